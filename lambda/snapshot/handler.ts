@@ -1,0 +1,120 @@
+/**
+ * Scheduled snapshot function (EventBridge Scheduler → Lambda).
+ *
+ * Input: `{ "scheduledTime"?: ISO-8601, "schedule"?: string, "prune"?: boolean }`. The schedule's
+ * target input should be `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`, so a retried
+ * invocation names the same slot; without it the current time is used (e.g. `ops snapshot now`
+ * passes `{ "schedule": "manual" }`).
+ * Output: `{ snapshotId, outcome: "created" | "already-exists" | "skipped", reason?, schemaVersion?,
+ * pruned: string[], manualSnapshotCount }`. Errors fail the invocation (Scheduler retries, then DLQ).
+ *
+ * Environment:
+ * - DB_INSTANCE_ID      identifier of the live instance (required)
+ * - SNAPSHOT_PREFIX     prefix of snapshot names, `<prefix>-YYYYMMDD-HHMM` (required, max 241 chars)
+ * - ENVIRONMENT         value of the `environment` tag, e.g. `prod` (required)
+ * - SCHEDULE_NAME       value of the `schedule` tag, e.g. `crm-prod-daily` (required)
+ * - RETENTION_DAYS      managed snapshots older than this are pruned (default 7, min 1)
+ * - MIN_KEEP            newest available managed snapshots always kept (default 3, min 0)
+ * - METRICS_NAMESPACE   CloudWatch namespace (required); dimension service=crm-snapshot
+ * - DB_SECRET_ARN       secret with username/password used to read the schema version (optional:
+ *                       without it the schema-version tag is omitted)
+ * - DB_HOST, DB_PORT, DB_NAME  where to read the schema version (DB_HOST defaults to the secret's
+ *                       host, DB_PORT to 5432, DB_NAME to `crm`)
+ * - DB_CA_BUNDLE        RDS CA bundle path (default: the Lambda runtime's)
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { createPool } from '../shared/db';
+import { ValidationError } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { passwordFromSecret, readDbSecret } from './db-secret';
+import { intVar, parseEnv, requiredString } from './env';
+import { createMetrics } from './metrics';
+import { identifierProblem, MAX_SNAPSHOT_ID_LENGTH, TIME_SUFFIX_LENGTH } from './naming';
+import { createRdsClient } from './rds';
+import { type SchemaVersionLookup, schemaVersionFromPool } from './schema-version';
+import { type SnapshotResult, takeScheduledSnapshot } from './snapshot';
+
+const Env = z.object({
+  DB_INSTANCE_ID: requiredString,
+  SNAPSHOT_PREFIX: requiredString.refine(
+    (p) => identifierProblem(p, MAX_SNAPSHOT_ID_LENGTH - TIME_SUFFIX_LENGTH) === undefined,
+    'must be a valid RDS snapshot identifier prefix (letter first; letters, digits, single hyphens)',
+  ),
+  ENVIRONMENT: requiredString,
+  SCHEDULE_NAME: requiredString,
+  RETENTION_DAYS: intVar(7, 1),
+  MIN_KEEP: intVar(3, 0),
+  METRICS_NAMESPACE: requiredString,
+  DB_SECRET_ARN: z.string().optional(),
+  DB_HOST: z.string().optional(),
+  DB_PORT: intVar(5432, 1),
+  DB_NAME: z.string().default('crm'),
+});
+
+const env = parseEnv(Env);
+const logger = createLogger('crm-snapshot');
+const metrics = createMetrics(env.METRICS_NAMESPACE, 'crm-snapshot');
+const rds = createRdsClient();
+const secrets = new SecretsManagerClient({});
+let pool: Pool | undefined;
+
+const schemaVersion: SchemaVersionLookup | undefined = env.DB_SECRET_ARN
+  ? async () => {
+      const secretArn = env.DB_SECRET_ARN!;
+      if (!pool) {
+        const secret = await readDbSecret(secrets, secretArn);
+        const host = env.DB_HOST ?? secret.host;
+        if (!host) throw new Error('no DB_HOST and no host in the secret');
+        pool = createPool({
+          host,
+          port: env.DB_PORT,
+          database: env.DB_NAME,
+          user: secret.username,
+          password: passwordFromSecret(secrets, secretArn),
+          max: 1,
+          connectTimeoutMs: 5_000,
+          statementTimeoutMs: 5_000,
+          applicationName: 'crm-snapshot',
+        });
+      }
+      return schemaVersionFromPool(pool)();
+    }
+  : undefined;
+
+export const Input = z.object({
+  scheduledTime: z.iso.datetime({ offset: true }).optional(),
+  schedule: z.string().min(1).max(256).optional(),
+  prune: z.boolean().optional(),
+});
+
+export async function handler(event: unknown): Promise<SnapshotResult> {
+  try {
+    const parsed = Input.safeParse(event ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ValidationError(issue.path.map(String).join('.') || 'event', issue.message);
+    }
+    const scheduledTime = parsed.data.scheduledTime ? new Date(parsed.data.scheduledTime) : new Date();
+    const result = await takeScheduledSnapshot(
+      {
+        instanceId: env.DB_INSTANCE_ID,
+        prefix: env.SNAPSHOT_PREFIX,
+        environment: env.ENVIRONMENT,
+        scheduleName: env.SCHEDULE_NAME,
+        retention: { retentionDays: env.RETENTION_DAYS, minKeep: env.MIN_KEEP },
+      },
+      { rds, metrics, logger, schemaVersion, now: () => new Date() },
+      { scheduledTime, prune: parsed.data.prune, scheduleTag: parsed.data.schedule },
+    );
+    logger.info('snapshot run finished', { ...result });
+    return result;
+  } catch (err) {
+    metrics.addMetric('SnapshotFailed', 'Count', 1);
+    logger.error('snapshot run failed', err as Error);
+    throw err;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}

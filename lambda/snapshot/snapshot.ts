@@ -1,0 +1,175 @@
+/**
+ * Core of the scheduled snapshot: take this slot's snapshot (idempotently), prune by the
+ * retention policy, report the manual-snapshot count for the quota alarm. All clients injected.
+ */
+
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { CreateDBSnapshotCommand, type DBSnapshot, DeleteDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { errorMessage } from '../shared/errors';
+import type { MetricSink } from './metrics';
+import { snapshotName } from './naming';
+import { isAwsError, listSnapshots } from './rds';
+import { planRetention, type RetentionPolicy } from './retention';
+import type { SchemaVersionLookup } from './schema-version';
+import { MANAGED_BY_VALUE, TAG_ENVIRONMENT, TAG_MANAGED_BY, TAG_SCHEDULE, TAG_SCHEMA_VERSION, toTagList } from './tags';
+
+export interface SnapshotConfig {
+  readonly instanceId: string;
+  readonly prefix: string;
+  readonly environment: string;
+  /** Value of the `schedule` tag: the EventBridge schedule's name, or `manual` from the CLI. */
+  readonly scheduleName: string;
+  readonly retention: RetentionPolicy;
+}
+
+export interface SnapshotDeps {
+  readonly rds: RDSClient;
+  readonly metrics: MetricSink;
+  readonly logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Resolves the schema version; may throw or return undefined (tag then omitted). */
+  readonly schemaVersion?: SchemaVersionLookup;
+  readonly now: () => Date;
+}
+
+export interface SnapshotRequest {
+  /** The schedule slot; names the snapshot. */
+  readonly scheduledTime: Date;
+  /** Run retention after creating. @default true */
+  readonly prune?: boolean;
+  /** Overrides `config.scheduleName` for the tag (e.g. `manual`). */
+  readonly scheduleTag?: string;
+}
+
+export interface SnapshotResult {
+  readonly snapshotId: string;
+  readonly outcome: 'created' | 'already-exists' | 'skipped';
+  /** Why the snapshot was skipped (a snapshot of the instance is still being created). */
+  readonly reason?: string;
+  readonly schemaVersion?: string;
+  readonly pruned: readonly string[];
+  readonly manualSnapshotCount: number;
+}
+
+/** Thrown after the whole run when one or more deletions failed; the snapshot itself succeeded. */
+export class PruneError extends Error {
+  constructor(readonly failures: readonly { snapshotId: string; error: string }[]) {
+    super(
+      `could not delete ${failures.length} expired snapshot(s): ` +
+        failures.map((f) => `${f.snapshotId} (${f.error})`).join('; '),
+    );
+    this.name = 'PruneError';
+  }
+}
+
+/** Deletes the snapshots the policy selects; a snapshot already gone counts as pruned. */
+export async function pruneSnapshots(
+  rds: RDSClient,
+  snapshots: readonly DBSnapshot[],
+  policy: RetentionPolicy,
+  now: Date,
+  logger: Pick<Logger, 'info' | 'warn'>,
+): Promise<{ pruned: string[]; failures: { snapshotId: string; error: string }[] }> {
+  const plan = planRetention(snapshots, policy, now);
+  const pruned: string[] = [];
+  const failures: { snapshotId: string; error: string }[] = [];
+  for (const s of plan.toDelete) {
+    const id = s.DBSnapshotIdentifier!;
+    try {
+      await rds.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: id }));
+      pruned.push(id);
+      logger.info('pruned expired snapshot', { snapshotId: id, createdAt: s.SnapshotCreateTime?.toISOString() });
+    } catch (err) {
+      if (isAwsError(err, 'DBSnapshotNotFoundFault')) {
+        pruned.push(id);
+        continue;
+      }
+      logger.warn('could not delete expired snapshot', { snapshotId: id, error: errorMessage(err) });
+      failures.push({ snapshotId: id, error: errorMessage(err) });
+    }
+  }
+  return { pruned, failures };
+}
+
+export async function takeScheduledSnapshot(
+  config: SnapshotConfig,
+  deps: SnapshotDeps,
+  request: SnapshotRequest,
+): Promise<SnapshotResult> {
+  const { rds, metrics, logger } = deps;
+  const snapshotId = snapshotName(config.prefix, request.scheduledTime);
+  const before = await listSnapshots(rds, { DBInstanceIdentifier: config.instanceId });
+
+  let outcome: SnapshotResult['outcome'];
+  let reason: string | undefined;
+  let schemaVersion: string | undefined;
+  const creating = before.filter((s) => s.Status === 'creating');
+  if (before.some((s) => s.DBSnapshotIdentifier === snapshotId)) {
+    outcome = 'already-exists';
+    logger.info('snapshot for this slot already exists (retried invocation)', { snapshotId });
+  } else if (creating.length > 0) {
+    outcome = 'skipped';
+    reason = `snapshot ${creating.map((s) => s.DBSnapshotIdentifier).join(', ')} of ${config.instanceId} is still being created`;
+    logger.warn('skipping snapshot', { snapshotId, reason });
+  } else {
+    schemaVersion = await lookupSchemaVersion(deps);
+    try {
+      await rds.send(
+        new CreateDBSnapshotCommand({
+          DBInstanceIdentifier: config.instanceId,
+          DBSnapshotIdentifier: snapshotId,
+          Tags: toTagList({
+            [TAG_MANAGED_BY]: MANAGED_BY_VALUE,
+            [TAG_ENVIRONMENT]: config.environment,
+            [TAG_SCHEDULE]: request.scheduleTag ?? config.scheduleName,
+            [TAG_SCHEMA_VERSION]: schemaVersion,
+          }),
+        }),
+      );
+      outcome = 'created';
+      logger.info('snapshot started', { snapshotId, schemaVersion });
+    } catch (err) {
+      // A retry whose first attempt got as far as CreateDBSnapshot: the slot is covered.
+      if (!isAwsError(err, 'DBSnapshotAlreadyExistsFault', 'DBSnapshotAlreadyExists')) throw err;
+      outcome = 'already-exists';
+      logger.info('snapshot for this slot already exists (retried invocation)', { snapshotId });
+    }
+  }
+  metrics.addMetric('SnapshotCreated', 'Count', outcome === 'created' ? 1 : 0);
+  metrics.addMetric('SnapshotSkipped', 'Count', outcome === 'skipped' ? 1 : 0);
+
+  let pruned: string[] = [];
+  let failures: { snapshotId: string; error: string }[] = [];
+  if (request.prune ?? true) {
+    // Pruning works on the listing taken before the create: the new snapshot is `creating`
+    // anyway, and retention never deletes the newest available one.
+    ({ pruned, failures } = await pruneSnapshots(
+      rds,
+      before,
+      { ...config.retention, prefix: config.prefix },
+      deps.now(),
+      logger,
+    ));
+    metrics.addMetric('SnapshotsPruned', 'Count', pruned.length);
+  }
+
+  // The manual-snapshot quota is per account and region, so count every manual snapshot.
+  const manualSnapshotCount = (await listSnapshots(rds, { SnapshotType: 'manual' })).length;
+  metrics.addMetric('ManualSnapshotCount', 'Count', manualSnapshotCount);
+
+  // The slot is covered even when pruning failed: the 26-hour alarm watches this metric.
+  if (outcome !== 'skipped') metrics.addMetric('SnapshotSucceeded', 'Count', 1);
+  if (failures.length > 0) throw new PruneError(failures);
+  return { snapshotId, outcome, reason, schemaVersion, pruned, manualSnapshotCount };
+}
+
+async function lookupSchemaVersion(deps: SnapshotDeps): Promise<string | undefined> {
+  if (!deps.schemaVersion) return undefined;
+  try {
+    const v = await deps.schemaVersion();
+    if (v === undefined) deps.logger.warn('schema version unknown: schema-version tag omitted');
+    return v;
+  } catch (err) {
+    deps.logger.warn('schema version lookup failed: schema-version tag omitted', { error: errorMessage(err) });
+    return undefined;
+  }
+}
