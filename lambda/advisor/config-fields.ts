@@ -1,0 +1,14 @@
+/**
+ * The deployment-config fields (lib/config `EnvironmentConfig`) that findings tell operators to
+ * change. Named here once so renaming one in lib/config is a one-line change.
+ */
+export const CONFIG_FIELDS = {
+  instanceClass: 'database.instanceClass',
+  sharedBuffersMb: 'database.parameters.sharedBuffersMb',
+  effectiveCacheSizeMb: 'database.parameters.effectiveCacheSizeMb',
+  workMemMb: 'database.parameters.workMemMb',
+  maintenanceWorkMemMb: 'database.parameters.maintenanceWorkMemMb',
+  randomPageCost: 'database.parameters.randomPageCost',
+  idleInTransactionSessionTimeoutMs: 'database.parameters.idleInTransactionSessionTimeoutMs',
+  statementTimeoutMs: 'database.parameters.statementTimeoutMs',
+} as const;
