@@ -1,0 +1,169 @@
+/**
+ * The typed, validated configuration of one environment. `lib/config/<env>.ts` holds the values;
+ * `validateConfig()` runs when the app starts, so a bad value fails synth with a message that
+ * names the field and the allowed range. Only `bin/` reads context and `process.env`.
+ */
+import { z } from 'zod';
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: `must be an integer between ${min} and ${max}` })
+    .int({ error: `must be an integer between ${min} and ${max}` })
+    .min(min, { error: `must be an integer between ${min} and ${max}` })
+    .max(max, { error: `must be an integer between ${min} and ${max}` });
+
+const logRetention = z.number().refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), {
+  error: `must be one of the CloudWatch Logs retention values (${LOG_RETENTION_DAYS.join(', ')})`,
+});
+
+const email = z.email({ error: 'must be an e-mail address' });
+
+/** Instance classes this project is sized and tested for (Graviton, burstable for dev). */
+export const INSTANCE_CLASS =
+  /^(t4g\.(micro|small|medium|large|xlarge|2xlarge)|(m7g|m8g|r7g|r8g)\.(large|xlarge|[0-9]*xlarge))$/;
+
+const cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-8])$/, {
+  error: 'must be an IPv4 CIDR with a prefix between /16 and /28',
+});
+
+export const environmentConfigSchema = z
+  .object({
+    /** Short environment name; prefixes resource names. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { error: 'must match ^[a-z][a-z0-9-]{1,15}$' }),
+    /** AWS account; `CDK_DEFAULT_ACCOUNT` when omitted. */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' })
+      .optional(),
+    /** AWS region; `CDK_DEFAULT_REGION` when omitted. */
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region such as eu-west-1' })
+      .optional(),
+    /** Termination protection on the stateful stacks (network, data). */
+    terminationProtection: z.boolean(),
+    /** Retention of every log group the app creates (Lambda, API access, flow logs, RDS exports). */
+    logRetentionDays: logRetention,
+    network: z.object({
+      cidr,
+      azCount: int(2, 3),
+      natGateways: int(1, 3),
+    }),
+    database: z.object({
+      instanceClass: z.string().regex(INSTANCE_CLASS, {
+        error: 'must be a Graviton class this project supports, e.g. t4g.micro, m7g.large, r7g.xlarge',
+      }),
+      allocatedStorageGiB: int(20, 65536),
+      maxAllocatedStorageGiB: int(21, 65536),
+      multiAz: z.boolean(),
+      backupRetentionDays: int(7, 35),
+      deletionProtection: z.boolean(),
+      /** What happens to the instance when it leaves the stack: a final snapshot, or kept as is. */
+      removalPolicy: z.enum(['snapshot', 'retain'], { error: "must be 'snapshot' or 'retain'" }),
+      port: int(1150, 65535).refine((p) => p !== 5432, { error: 'must not be the default PostgreSQL port 5432' }),
+      masterUsername: z
+        .string()
+        .regex(/^[a-z][a-z0-9_]{2,15}$/, { error: 'must match ^[a-z][a-z0-9_]{2,15}$' })
+        .refine((u) => !['postgres', 'admin', 'rdsadmin', 'root', 'crm_app', 'crm_monitor'].includes(u), {
+          error:
+            'must not be a well-known or reserved user name (postgres, admin, rdsadmin, root, crm_app, crm_monitor)',
+        }),
+      databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, { error: 'must match ^[a-z][a-z0-9_]{0,62}$' }),
+      monitoringIntervalSeconds: z.union(
+        [z.literal(1), z.literal(5), z.literal(10), z.literal(15), z.literal(30), z.literal(60)],
+        {
+          error: 'must be one of 1, 5, 10, 15, 30, 60',
+        },
+      ),
+      /** `advanced` Database Insights keeps 15 months of Performance Insights data. */
+      databaseInsights: z.enum(['standard', 'advanced'], { error: "must be 'standard' or 'advanced'" }),
+      secretRotationDays: int(1, 30),
+      parameters: z.object({
+        logMinDurationStatementMs: int(-1, 3_600_000),
+        idleInTransactionSessionTimeoutMs: int(0, 86_400_000),
+        statementTimeoutMs: int(0, 86_400_000),
+      }),
+      proxy: z.object({
+        maxConnectionsPercent: int(10, 100),
+        maxIdleConnectionsPercent: int(0, 100),
+        idleClientTimeoutSeconds: int(60, 28_800),
+      }),
+      migration: z.object({
+        lockTimeoutMs: int(100, 60_000),
+        statementTimeoutMs: int(1_000, 840_000),
+        snapshotBeforeMigration: z.boolean(),
+      }),
+    }),
+    alarms: z.object({
+      emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),
+    }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.network.natGateways > c.network.azCount) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'natGateways'],
+        message: `must be between 1 and network.azCount (${c.network.azCount})`,
+      });
+    }
+    if (c.database.maxAllocatedStorageGiB < Math.ceil(c.database.allocatedStorageGiB * 1.1)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'maxAllocatedStorageGiB'],
+        message: `must be at least 10% above database.allocatedStorageGiB (>= ${Math.ceil(c.database.allocatedStorageGiB * 1.1)}) for storage autoscaling`,
+      });
+    }
+    if (c.database.proxy.maxIdleConnectionsPercent > c.database.proxy.maxConnectionsPercent) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'proxy', 'maxIdleConnectionsPercent'],
+        message: `must be between 0 and database.proxy.maxConnectionsPercent (${c.database.proxy.maxConnectionsPercent})`,
+      });
+    }
+    if (c.database.multiAz && c.network.azCount < 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'azCount'],
+        message: 'must be at least 2 when database.multiAz is on',
+      });
+    }
+  });
+
+export type EnvironmentConfig = z.infer<typeof environmentConfigSchema>;
+
+/** Thrown when a config fails validation; the message lists every bad field. */
+export class InvalidConfigError extends Error {
+  constructor(
+    readonly environment: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`Invalid config for environment '${environment}':\n  - ${problems.join('\n  - ')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** Validates a config object; returns it typed or throws `InvalidConfigError` naming each bad field. */
+export function validateConfig(envName: string, raw: unknown): EnvironmentConfig {
+  const result = environmentConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const path = issue.path.join('.') || '(root)';
+    const got = valueAt(raw, issue.path);
+    return `${path}: ${issue.message}${got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`}`;
+  });
+  throw new InvalidConfigError(envName, problems);
+}
+
+function valueAt(obj: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[key];
+  }
+  return cur;
+}

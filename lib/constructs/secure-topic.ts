@@ -1,0 +1,70 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { acknowledge } from '../compliance';
+
+export interface SecureTopicProps {
+  readonly displayName: string;
+  /** KMS key the topic encrypts messages with. */
+  readonly encryptionKey: kms.IKey;
+  /** E-mail addresses subscribed to the topic. @default - none */
+  readonly emails?: readonly string[];
+  /** AWS service principals allowed to publish (e.g. `events.rds.amazonaws.com`). @default - none */
+  readonly servicePublishers?: readonly string[];
+}
+
+/** An SNS topic encrypted with a customer-managed key that refuses publishing without TLS. */
+export class SecureTopic extends Construct {
+  public readonly topic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: SecureTopicProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: props.displayName,
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    for (const service of props.servicePublishers ?? []) {
+      const principal = new iam.ServicePrincipal(service);
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: `Allow${service.split('.')[0].replace(/[^A-Za-z0-9]/g, '')}Publish`,
+          principals: [principal],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: { StringEquals: { 'aws:SourceAccount': this.topic.env.account } },
+        }),
+      );
+      // The service encrypts with the topic's key: it needs a key-policy grant.
+      props.encryptionKey.grant(principal, 'kms:GenerateDataKey*', 'kms:Decrypt');
+    }
+    const emails = props.emails ?? [];
+    if (emails.length > 0) {
+      // Undeliverable notifications are kept for 14 days instead of being lost.
+      const deadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
+        encryption: sqs.QueueEncryption.KMS,
+        encryptionMasterKey: props.encryptionKey,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+        redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+      });
+      acknowledge(
+        deadLetterQueue,
+        'Serverless-SQSRedrivePolicy',
+        'This queue is the dead-letter queue of the topic subscriptions; a DLQ for a DLQ would only move the same messages again.',
+      );
+      acknowledge(
+        deadLetterQueue,
+        'AwsSolutions-SQS3',
+        'This queue IS a dead-letter queue (of the e-mail subscriptions); cdk-nag recognises only SQS-to-SQS redrive.',
+      );
+      for (const email of emails) {
+        this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue }));
+      }
+    }
+  }
+}

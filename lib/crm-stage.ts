@@ -1,0 +1,29 @@
+import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './config';
+import { DataStack } from './stacks/data-stack';
+import { NetworkStack } from './stacks/network-stack';
+
+export interface CrmStageProps extends StageProps {
+  readonly config: EnvironmentConfig;
+}
+
+/** One environment of the CRM platform: its stacks, wired together. */
+export class CrmStage extends Stage {
+  public readonly network: NetworkStack;
+  public readonly data: DataStack;
+
+  constructor(scope: Construct, id: string, props: CrmStageProps) {
+    super(scope, id, props);
+    const { config } = props;
+    Tags.of(this).add('project', 'crm-platform');
+    Tags.of(this).add('environment', config.name);
+
+    this.network = new NetworkStack(this, 'Network', { config, description: `CRM ${config.name}: network` });
+    this.data = new DataStack(this, 'Data', {
+      config,
+      network: this.network.network,
+      description: `CRM ${config.name}: database`,
+    });
+  }
+}
