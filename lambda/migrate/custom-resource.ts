@@ -1,0 +1,95 @@
+/**
+ * Pure core of the deploy-time migration custom resource (CDK Provider framework `onEvent`).
+ *
+ * - Create and Update apply pending migrations. CDK puts a hash of the migration files in the
+ *   resource's properties (`MigrationsHash`), so CloudFormation sends an Update exactly when
+ *   migrations change.
+ * - Delete is a no-op: it never touches the database (removing the stack must not drop data).
+ * - A failing migration throws a MigrationError (file, statement, SQL message); the Provider
+ *   framework puts that message in the CloudFormation event and the database stays at the last
+ *   good migration.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { Migration } from './migrations';
+import { migrationsHash } from './migrations';
+import { type MigrationPool, type RunMigrationsOptions, runMigrations } from './runner';
+
+/** Stable: the resource is one logical thing per database, and a new id would make CloudFormation send a Delete. */
+export const PHYSICAL_RESOURCE_ID = 'crm-schema-migrations';
+
+/** What the Provider framework expects back from onEvent. Data values are strings, as Fn::GetAtt returns them. */
+export interface SchemaMigrationResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: { readonly CurrentVersion: string; readonly AppliedCount: string };
+}
+
+export type SchemaMigrationLogger = Pick<Logger, 'info' | 'warn'>;
+
+export interface OpenedPool {
+  readonly pool: MigrationPool & { end(): Promise<void> };
+  /** Names the database in connection errors, e.g. `crm at db.example.com:5432`. */
+  readonly target?: string;
+}
+
+export interface SchemaMigrationDeps {
+  /** Opens a pool to the database; called for Create and Update only, ended before returning. */
+  openPool(): Promise<OpenedPool>;
+  readonly migrations: readonly Migration[];
+  /** Runner options (timeouts, retries, target); `appliedBy` defaults to the stack and logical id. */
+  readonly runner?: Omit<RunMigrationsOptions, 'plan' | 'migrations' | 'target'>;
+  readonly logger?: SchemaMigrationLogger;
+}
+
+/** `cloudformation:<stack name>/<logical id>`, recorded as schema_migrations.applied_by. */
+export function appliedByFor(event: CloudFormationCustomResourceEvent): string {
+  // StackId: arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>
+  const stackName = event.StackId.split(':stack/')[1]?.split('/')[0] ?? event.StackId;
+  return `cloudformation:${stackName}/${event.LogicalResourceId}`;
+}
+
+export async function onSchemaMigrationEvent(
+  event: CloudFormationCustomResourceEvent,
+  deps: SchemaMigrationDeps,
+): Promise<SchemaMigrationResponse> {
+  const logger = deps.logger;
+  if (event.RequestType === 'Delete') {
+    logger?.info('Delete is a no-op: migrations are never rolled back and nothing is dropped', {
+      physicalResourceId: event.PhysicalResourceId,
+    });
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+
+  const expectedHash = event.ResourceProperties.MigrationsHash;
+  const bundledHash = migrationsHash(deps.migrations);
+  if (expectedHash !== undefined && expectedHash !== bundledHash) {
+    // Not fatal: the files in the bundle are what gets applied, and they are verified against the history.
+    logger?.warn('MigrationsHash differs from the migrations in this bundle', { expectedHash, bundledHash });
+  }
+
+  const { pool, target } = await deps.openPool();
+  try {
+    const result = await runMigrations(pool, {
+      appliedBy: appliedByFor(event),
+      ...deps.runner,
+      target,
+      migrations: deps.migrations,
+      onProgress: (progress) => {
+        logger?.info(progress.type === 'applying' ? 'applying migration' : 'applied migration', { ...progress });
+        deps.runner?.onProgress?.(progress);
+      },
+    });
+    logger?.info('migrations complete', {
+      requestType: event.RequestType,
+      previousVersion: result.previousVersion,
+      currentVersion: result.currentVersion,
+      applied: result.applied,
+    });
+    return {
+      PhysicalResourceId: event.RequestType === 'Create' ? PHYSICAL_RESOURCE_ID : event.PhysicalResourceId,
+      Data: { CurrentVersion: String(result.currentVersion), AppliedCount: String(result.applied.length) },
+    };
+  } finally {
+    await pool.end();
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Deploy-time schema migration: `onEvent` of a CloudFormation custom resource (CDK Provider
+ * framework). Thin: reads configuration, builds the database pool, and delegates to
+ * `onSchemaMigrationEvent` (custom-resource.ts).
+ *
+ * Environment:
+ *   DB_SECRET_ARN                   required. The RDS master secret (JSON: username, password,
+ *                                   host, port, dbname). Fetched per connection attempt, so a
+ *                                   rotation between attempts is picked up.
+ *   DB_HOST                         the DB instance endpoint (not the proxy: migrations need a
+ *                                   direct session for the advisory lock). @default secret.host
+ *   DB_PORT                         @default secret.port, else 5432
+ *   DB_NAME                         @default secret.dbname, else 'crm'
+ *   MIGRATION_LOCK_TIMEOUT_MS       SET LOCAL lock_timeout per migration. @default 5000
+ *   MIGRATION_STATEMENT_TIMEOUT_MS  SET LOCAL statement_timeout per migration, capped to the
+ *                                   Lambda's remaining time. @default 900000
+ *   DB_CA_BUNDLE                    CA bundle for TLS verify-full (lambda/shared/db.ts).
+ *                                   @default /var/runtime/ca-cert.pem (includes the RDS CAs)
+ *
+ * IAM: secretsmanager:GetSecretValue on DB_SECRET_ARN (and kms:Decrypt on its key when it is a
+ * customer-managed key). Network: the function's security group must reach DB_HOST:DB_PORT, and
+ * Secrets Manager must be reachable (VPC endpoint) from its subnets.
+ *
+ * An unreachable database fails the invocation in under a minute: 10 s connect timeout, 4
+ * attempts, 2 s / 4 s / 8 s between them.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
+import { createPool, type DbConnectionOptions } from '../shared/db';
+import { ConfigError, DatabaseUnavailableError, errorMessage } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { onSchemaMigrationEvent, type SchemaMigrationResponse } from './custom-resource';
+import { loadMigrations, type Migration } from './migrations';
+import { DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from './runner';
+
+export { migrationsHash } from './migrations';
+
+export interface MigrationHandlerConfig {
+  readonly secretArn: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly database?: string;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
+
+/** The fields of an RDS-managed master secret that we use. */
+export interface DatabaseSecret {
+  readonly username: string;
+  readonly password: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly dbname?: string;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback?: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(name, `must be a positive integer (got '${raw}')`);
+  }
+  return value;
+}
+
+/** Reads and validates the environment; errors name the variable. */
+export function configFromEnv(env: NodeJS.ProcessEnv): MigrationHandlerConfig {
+  const secretArn = env.DB_SECRET_ARN;
+  if (!secretArn) throw new ConfigError('DB_SECRET_ARN', 'is required (ARN of the RDS master secret)');
+  return {
+    secretArn,
+    host: env.DB_HOST || undefined,
+    port: positiveInt(env, 'DB_PORT'),
+    database: env.DB_NAME || undefined,
+    lockTimeoutMs: positiveInt(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS) as number,
+    statementTimeoutMs: positiveInt(env, 'MIGRATION_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS) as number,
+  };
+}
+
+/** Fetches and parses the secret; errors name the secret and say what is wrong, never its value. */
+export async function fetchDatabaseSecret(client: SecretsManagerClient, secretArn: string): Promise<DatabaseSecret> {
+  let text: string | undefined;
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    text = out.SecretString;
+  } catch (err) {
+    throw new DatabaseUnavailableError(`could not read the database secret ${secretArn}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  let parsed: Partial<Record<keyof DatabaseSecret, unknown>>;
+  try {
+    parsed = JSON.parse(text ?? '');
+  } catch {
+    throw new ConfigError('DB_SECRET_ARN', `secret ${secretArn} is not a JSON string (expected the RDS master secret)`);
+  }
+  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
+    throw new ConfigError('DB_SECRET_ARN', `secret ${secretArn} has no string 'username' and 'password'`);
+  }
+  return {
+    username: parsed.username,
+    password: parsed.password,
+    host: typeof parsed.host === 'string' ? parsed.host : undefined,
+    port: typeof parsed.port === 'number' ? parsed.port : Number(parsed.port) || undefined,
+    dbname: typeof parsed.dbname === 'string' ? parsed.dbname : undefined,
+  };
+}
+
+export interface MigrationHandlerOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly secretsManager: SecretsManagerClient;
+  /** @default loadMigrations() on first use */
+  readonly migrations?: readonly Migration[];
+  /** Only tests against the non-TLS embedded PostgreSQL pass 'disable'. @default 'verify-full' */
+  readonly tls?: DbConnectionOptions['tls'];
+  /** @default 10_000 */
+  readonly connectTimeoutMs?: number;
+  /** @default 4 */
+  readonly connectAttempts?: number;
+  /** @default 2_000 (then doubling) */
+  readonly connectRetryDelayMs?: number;
+}
+
+/** Time kept back from the Lambda timeout so a cancelled statement is still reported. */
+const TIMEOUT_MARGIN_MS = 20_000;
+const DEFAULT_ADVISORY_WAIT_MS = 120_000;
+
+export function createOnEventHandler(opts: MigrationHandlerOptions) {
+  const logger = createLogger('crm-migrate');
+  let migrations = opts.migrations;
+  return async (
+    event: CloudFormationCustomResourceEvent,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<SchemaMigrationResponse> => {
+    logger.info('custom resource event', {
+      requestType: event.RequestType,
+      logicalResourceId: event.LogicalResourceId,
+      migrationsHash: event.ResourceProperties.MigrationsHash,
+    });
+    if (event.RequestType === 'Delete') {
+      // Never reads config, the secret or the database.
+      return onSchemaMigrationEvent(event, {
+        openPool: () => Promise.reject(new Error('unreachable')),
+        migrations: [],
+        logger,
+      });
+    }
+
+    const config = configFromEnv(opts.env);
+    migrations ??= loadMigrations();
+    // Cap the timeouts to the invocation's remaining time, so PostgreSQL cancels a slow statement
+    // (and we report it) before Lambda kills the function mid-transaction.
+    const budget = context ? Math.max(1_000, context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS) : Infinity;
+    return onSchemaMigrationEvent(event, {
+      openPool: async () => {
+        const secret = await fetchDatabaseSecret(opts.secretsManager, config.secretArn);
+        const host = config.host ?? secret.host;
+        if (!host) throw new ConfigError('DB_HOST', 'is required when the secret has no host');
+        const port = config.port ?? secret.port ?? 5432;
+        const database = config.database ?? secret.dbname ?? 'crm';
+        const pool = createPool({
+          host,
+          port,
+          database,
+          user: secret.username,
+          // Per connection attempt: a rotated password is picked up by the next attempt.
+          password: async () => (await fetchDatabaseSecret(opts.secretsManager, config.secretArn)).password,
+          tls: opts.tls ?? 'verify-full',
+          connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+          max: 1,
+          applicationName: 'crm-migrate',
+        });
+        // An idle connection dropped by the server must not crash the function; the runner's own
+        // queries report their errors.
+        pool.on('error', (err) => logger.warn('idle database connection closed', { error: errorMessage(err) }));
+        return { pool, target: `${database} at ${host}:${port}` };
+      },
+      migrations,
+      logger,
+      runner: {
+        lockTimeoutMs: config.lockTimeoutMs,
+        statementTimeoutMs: Math.min(config.statementTimeoutMs, budget),
+        advisoryLockWaitMs: Math.min(DEFAULT_ADVISORY_WAIT_MS, budget),
+        connectAttempts: opts.connectAttempts ?? 4,
+        connectRetryDelayMs: opts.connectRetryDelayMs ?? 2_000,
+      },
+    });
+  };
+}
+
+// Module scope: one client per container. Short timeouts so a missing VPC endpoint fails fast.
+const secretsManager = new SecretsManagerClient({
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+});
+
+export const handler: (
+  event: CloudFormationCustomResourceEvent,
+  context?: Context,
+) => Promise<SchemaMigrationResponse> = createOnEventHandler({ env: process.env, secretsManager });

@@ -1,0 +1,115 @@
+/**
+ * Migration files: `NNNN_snake_case.sql` in `migrations/`, applied in version order, roll
+ * forward only, never edited once released.
+ *
+ * The Lambda bundle gets the SQL files copied next to the bundle into `migrations/`, so
+ * `MIGRATIONS_DIR` is right both in the source tree and in the bundle.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDirectives } from './directives';
+import { MigrationFileError } from './errors';
+import { splitStatements } from './sql-text';
+
+export interface Migration {
+  readonly version: number;
+  /** The snake_case part of the file name, e.g. `crm_tables`. */
+  readonly name: string;
+  /** The file name, e.g. `0002_crm_tables.sql`. */
+  readonly file: string;
+  readonly sql: string;
+  /** sha256 hex of the file's bytes. */
+  readonly checksum: string;
+  /** The file carries `-- crm:no-transaction`. */
+  readonly noTransaction: boolean;
+}
+
+export const MIGRATIONS_DIR = join(__dirname, 'migrations');
+
+const FILE_NAME = /^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
+const TRANSACTION_CONTROL =
+  /^(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
+
+/** sha256 hex of a file's bytes. */
+export function checksumOf(bytes: Buffer | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Builds a Migration from a file name and its bytes, validating name, directives and content. */
+export function parseMigration(file: string, bytes: Buffer | string): Migration {
+  const m = FILE_NAME.exec(file);
+  if (!m) {
+    throw new MigrationFileError(
+      file,
+      'migration file names must be NNNN_snake_case.sql (four digits, underscore, lower-case words joined by underscores)',
+    );
+  }
+  const version = Number(m[1]);
+  if (version === 0) throw new MigrationFileError(file, 'versions start at 0001');
+  const sql = bytes.toString();
+  const { noTransaction } = parseDirectives(file, sql);
+  const statements = splitStatements(sql);
+  if (statements.length === 0) throw new MigrationFileError(file, 'contains no SQL statements');
+  if (!noTransaction) {
+    const control = statements.find((s) => TRANSACTION_CONTROL.test(s.masked));
+    if (control) {
+      throw new MigrationFileError(
+        file,
+        `line ${control.line}: transaction control ('${control.text.split(/\s/)[0]}') is not allowed; ` +
+          'the runner wraps each migration in a transaction (use -- crm:no-transaction to run without one)',
+      );
+    }
+  }
+  return { version, name: m[2], file, sql, checksum: checksumOf(bytes), noTransaction };
+}
+
+/**
+ * Refuses migration lists whose versions have a duplicate or a gap (versions must be 1, 2, 3, ...).
+ * Returns the list sorted by version.
+ */
+export function validateSequence(migrations: readonly Migration[]): Migration[] {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version || a.file.localeCompare(b.file));
+  sorted.forEach((migration, index) => {
+    const previous = sorted[index - 1];
+    if (previous && previous.version === migration.version) {
+      throw new MigrationFileError(
+        migration.file,
+        `duplicate version ${pad(migration.version)}: ${previous.file} has the same number (renumber the newer one)`,
+      );
+    }
+    const expected = index + 1;
+    if (migration.version !== expected) {
+      throw new MigrationFileError(
+        migration.file,
+        `numbering gap: version ${pad(expected)} is missing ` +
+          `(${previous ? `previous file is ${previous.file}` : 'versions start at 0001'}); versions must be consecutive`,
+      );
+    }
+  });
+  return sorted;
+}
+
+/** Reads, validates and orders the migration files of `dir`. Files not ending in .sql are ignored. */
+export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  if (!existsSync(dir)) throw new MigrationFileError(dir, 'migrations directory not found');
+  const files = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.toLowerCase().endsWith('.sql'))
+    .map((entry) => entry.name)
+    .sort();
+  return validateSequence(files.map((file) => parseMigration(file, readFileSync(join(dir, file)))));
+}
+
+/**
+ * A hash of every migration's file name and checksum, in version order. CDK puts it in the
+ * custom resource's properties at synth time, so the resource updates (and the runner runs)
+ * exactly when a migration file is added or changed.
+ */
+export function migrationsHash(migrations: readonly Migration[]): string {
+  const lines = [...migrations].sort((a, b) => a.version - b.version).map((m) => `${m.file} ${m.checksum}\n`);
+  return createHash('sha256').update(lines.join('')).digest('hex');
+}
+
+export function pad(version: number): string {
+  return String(version).padStart(4, '0');
+}

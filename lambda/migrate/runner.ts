@@ -1,0 +1,377 @@
+/**
+ * The migration runner: applies pending migrations in order, one transaction each, under a
+ * PostgreSQL advisory lock, and records them in crm_meta.schema_migrations.
+ *
+ * Safety properties:
+ * - Refuses to run (naming the file) when an applied migration's file changed or disappeared, or
+ *   a pending file sorts before an applied one. Numbering gaps and duplicates are refused when
+ *   the files are loaded.
+ * - Runners are serialised by a session-level advisory lock: a second runner waits (bounded by
+ *   `advisoryLockWaitMs`), then finds nothing to do.
+ * - Each migration runs in its own transaction with SET LOCAL lock_timeout / statement_timeout, so
+ *   a migration waiting on a busy table fails fast instead of queueing traffic behind its lock.
+ *   Its history row is written in the same transaction: history never disagrees with the schema.
+ * - `-- crm:no-transaction` files run statement by statement outside a transaction (for
+ *   CREATE INDEX CONCURRENTLY); the timeouts are then set for the session and reset afterwards.
+ * - Plan mode takes no lock and writes nothing.
+ */
+import type { PoolClient } from 'pg';
+import { DatabaseUnavailableError } from '../shared/errors';
+import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from './errors';
+import { loadMigrations, type Migration, pad, validateSequence } from './migrations';
+import { excerpt, splitStatements } from './sql-text';
+
+/** Anything that hands out pg clients: a `pg.Pool` from `lambda/shared/db.ts` in practice. */
+export interface MigrationPool {
+  connect(): Promise<PoolClient>;
+}
+
+export interface RunMigrationsOptions {
+  /** @default loadMigrations() (the files in MIGRATIONS_DIR) */
+  readonly migrations?: readonly Migration[];
+  /** List what would be applied; take no lock and write nothing. @default false */
+  readonly plan?: boolean;
+  /** SET LOCAL lock_timeout for each migration. @default 5_000 */
+  readonly lockTimeoutMs?: number;
+  /** SET LOCAL statement_timeout for each migration. @default 900_000 (15 min) */
+  readonly statementTimeoutMs?: number;
+  /** How long to wait for another runner's advisory lock. @default 120_000 */
+  readonly advisoryLockWaitMs?: number;
+  /** Recorded in schema_migrations.applied_by. @default the database session user */
+  readonly appliedBy?: string;
+  /** Connection attempts before giving up with DatabaseUnavailableError. @default 1 */
+  readonly connectAttempts?: number;
+  /** Delay before the 2nd attempt; doubles for each further attempt. @default 2_000 */
+  readonly connectRetryDelayMs?: number;
+  /** Names the database in connection errors, e.g. `crm at db.example.com:5432`. @default 'the database' */
+  readonly target?: string;
+  /** Called as each migration starts and finishes, for logs and CLI output. */
+  readonly onProgress?: (event: MigrationProgressEvent) => void;
+}
+
+export type MigrationProgressEvent =
+  | { readonly type: 'applying'; readonly version: number; readonly name: string; readonly file: string }
+  | ({ readonly type: 'applied' } & AppliedMigration);
+
+export interface MigrationSummary {
+  readonly version: number;
+  readonly name: string;
+  readonly file: string;
+}
+
+export interface AppliedMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly durationMs: number;
+}
+
+export interface MigrationRunResult {
+  readonly plan: boolean;
+  /** Migrations applied by this run, in order (empty in plan mode). */
+  readonly applied: readonly AppliedMigration[];
+  /** Migrations not applied: in plan mode, what a run would apply; after a run, empty. */
+  readonly pending: readonly MigrationSummary[];
+  /** Highest applied version before this run (0 for an empty database). */
+  readonly previousVersion: number;
+  /** Highest applied version after this run. */
+  readonly currentVersion: number;
+  /** Highest version among the migration files. */
+  readonly latestVersion: number;
+}
+
+/** Key of the advisory lock that serialises runners (per database). Arbitrary, unique to this project. */
+export const MIGRATION_LOCK_KEY = 7_346_273_101;
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
+export const DEFAULT_ADVISORY_LOCK_WAIT_MS = 120_000;
+
+const HISTORY_DDL = `
+CREATE SCHEMA IF NOT EXISTS crm_meta;
+COMMENT ON SCHEMA crm_meta IS 'Platform metadata: the migration history.';
+CREATE TABLE IF NOT EXISTS crm_meta.schema_migrations (
+  version      integer PRIMARY KEY CHECK (version > 0),
+  name         text NOT NULL,
+  checksum     text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+  applied_at   timestamptz NOT NULL DEFAULT now(),
+  duration_ms  integer NOT NULL CHECK (duration_ms >= 0),
+  applied_by   text NOT NULL
+);
+COMMENT ON TABLE crm_meta.schema_migrations IS 'One row per applied migration, written by the migration runner only.';
+`;
+
+interface HistoryRow {
+  version: number;
+  name: string;
+  checksum: string;
+  applied_at: Date;
+}
+
+interface PgError {
+  message: string;
+  code?: string;
+}
+
+function pgError(err: unknown): PgError {
+  const e = err as { message?: unknown; code?: unknown };
+  return {
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    code: typeof e?.code === 'string' ? e.code : undefined,
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Failures that another attempt cannot fix: certificate problems, pg_hba rejection, no such database. */
+function isPermanentConnectError(err: unknown): boolean {
+  const { code, message } = pgError(err);
+  if (code === '28000' || code === '3D000') return true;
+  return /certificate|self[- ]signed|CERT_|ERR_TLS|does not support SSL/i.test(`${code ?? ''} ${message}`);
+}
+
+/** pool.connect() with bounded retries; throws DatabaseUnavailableError naming the target. */
+export async function connectWithRetry(
+  pool: MigrationPool,
+  opts: { attempts?: number; retryDelayMs?: number; target?: string } = {},
+): Promise<PoolClient> {
+  const attempts = Math.max(1, opts.attempts ?? 1);
+  const target = opts.target ?? 'the database';
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await pool.connect();
+    } catch (err) {
+      lastError = err;
+      if (isPermanentConnectError(err) || attempt === attempts) break;
+      await sleep((opts.retryDelayMs ?? 2_000) * 2 ** (attempt - 1));
+    }
+  }
+  const { code, message } = pgError(lastError);
+  throw new DatabaseUnavailableError(
+    `could not connect to ${target} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
+      `${message}${code && !message.includes(code) ? ` (${code})` : ''}. ` +
+      'Check that the database is running and reachable (security group, subnet routes, port) and that the credentials are current.',
+    { cause: lastError },
+  );
+}
+
+async function historyExists(client: PoolClient): Promise<boolean> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('crm_meta.schema_migrations') IS NOT NULL AS exists",
+  );
+  return rows[0].exists;
+}
+
+async function readHistory(client: PoolClient): Promise<HistoryRow[]> {
+  if (!(await historyExists(client))) return [];
+  const { rows } = await client.query<HistoryRow>(
+    'SELECT version, name, checksum, applied_at FROM crm_meta.schema_migrations ORDER BY version',
+  );
+  return rows;
+}
+
+/** Checks the files against the history; returns the pending migrations in order. */
+export function verifyAgainstHistory(
+  migrations: readonly Migration[],
+  history: readonly Pick<HistoryRow, 'version' | 'name' | 'checksum'>[],
+): Migration[] {
+  const byVersion = new Map(migrations.map((m) => [m.version, m]));
+  for (const row of history) {
+    const file = byVersion.get(row.version);
+    if (!file) {
+      throw new MigrationIntegrityError(
+        `${pad(row.version)}_${row.name}.sql`,
+        'was applied to this database but its file is missing. Released migrations are never deleted: restore the file.',
+      );
+    }
+    if (file.name !== row.name) {
+      throw new MigrationIntegrityError(
+        file.file,
+        `version ${pad(row.version)} was applied as '${row.name}' but the file is now named ${file.file}. ` +
+          'Released migrations are never renamed: restore the original name.',
+      );
+    }
+    if (file.checksum !== row.checksum) {
+      throw new MigrationIntegrityError(
+        file.file,
+        `changed after it was applied (sha256 applied ${row.checksum.slice(0, 12)}…, file now ${file.checksum.slice(0, 12)}…). ` +
+          'Released migrations are immutable: revert the edit and put the change in a new migration.',
+      );
+    }
+  }
+  const applied = new Set(history.map((row) => row.version));
+  const maxApplied = Math.max(0, ...applied);
+  const pending = migrations.filter((m) => !applied.has(m.version));
+  const outOfOrder = pending.find((m) => m.version < maxApplied);
+  if (outOfOrder) {
+    throw new MigrationIntegrityError(
+      outOfOrder.file,
+      `is not applied but a later version (${pad(maxApplied)}) is. Migrations apply in order: give this change the next free number.`,
+    );
+  }
+  return pending;
+}
+
+/** Applies (or, with `plan`, lists) pending migrations. See the module comment for the guarantees. */
+export async function runMigrations(
+  pool: MigrationPool,
+  options: RunMigrationsOptions = {},
+): Promise<MigrationRunResult> {
+  const migrations = validateSequence(options.migrations ?? loadMigrations());
+  const latestVersion = migrations.at(-1)?.version ?? 0;
+  const plan = options.plan ?? false;
+  const client = await connectWithRetry(pool, {
+    attempts: options.connectAttempts,
+    retryDelayMs: options.connectRetryDelayMs,
+    target: options.target,
+  });
+  let failure: Error | undefined;
+  try {
+    if (plan) {
+      const history = await readHistory(client);
+      const pending = verifyAgainstHistory(migrations, history);
+      const version = Math.max(0, ...history.map((row) => row.version));
+      return {
+        plan,
+        applied: [],
+        pending: pending.map(summary),
+        previousVersion: version,
+        currentVersion: version,
+        latestVersion,
+      };
+    }
+    await acquireLock(client, options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS);
+    await client.query(HISTORY_DDL);
+    const history = await readHistory(client);
+    const pending = verifyAgainstHistory(migrations, history);
+    const previousVersion = Math.max(0, ...history.map((row) => row.version));
+    const appliedBy = options.appliedBy ?? (await client.query<{ u: string }>('SELECT session_user AS u')).rows[0].u;
+    const applied: AppliedMigration[] = [];
+    let currentVersion = previousVersion;
+    for (const migration of pending) {
+      options.onProgress?.({
+        type: 'applying',
+        version: migration.version,
+        name: migration.name,
+        file: migration.file,
+      });
+      const result = await applyOne(client, migration, {
+        lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+        statementTimeoutMs: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+        appliedBy,
+        currentVersion,
+      });
+      applied.push(result);
+      currentVersion = migration.version;
+      options.onProgress?.({ type: 'applied', ...result });
+    }
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    return { plan, applied, pending: [], previousVersion, currentVersion, latestVersion };
+  } catch (err) {
+    failure = err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    // On failure the connection is destroyed rather than returned: that also ends the session's
+    // advisory lock and any half-finished session settings.
+    client.release(failure ?? false);
+  }
+}
+
+function summary(m: Migration): MigrationSummary {
+  return { version: m.version, name: m.name, file: m.file };
+}
+
+async function acquireLock(client: PoolClient, waitMs: number): Promise<void> {
+  // The lock is session-level (it outlives this transaction); the transaction only scopes the
+  // lock_timeout that bounds the wait.
+  await client.query('BEGIN');
+  try {
+    await client.query("SELECT set_config('lock_timeout', $1, true)", [`${waitMs}ms`]);
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (pgError(err).code === '55P03') throw new MigrationLockTimeoutError(waitMs);
+    throw err;
+  }
+}
+
+interface ApplyContext {
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+  readonly appliedBy: string;
+  readonly currentVersion: number;
+}
+
+async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyContext): Promise<AppliedMigration> {
+  const statements = splitStatements(migration.sql);
+  const timeouts = [`${ctx.lockTimeoutMs}ms`, `${ctx.statementTimeoutMs}ms`];
+  const fail = (index: number, err: unknown): MigrationError => {
+    const { message, code } = pgError(err);
+    const statement = statements[index] ?? { text: 'COMMIT', line: statements.at(-1)?.line ?? 1 };
+    return new MigrationError(
+      {
+        file: migration.file,
+        version: migration.version,
+        statementIndex: index + 1,
+        line: statement.line,
+        statement: excerpt(statement.text),
+        sqlMessage: message,
+        sqlState: code,
+        currentVersion: ctx.currentVersion,
+        noTransaction: migration.noTransaction,
+      },
+      { cause: err },
+    );
+  };
+  const record = (durationMs: number) =>
+    client.query(
+      `INSERT INTO crm_meta.schema_migrations (version, name, checksum, applied_at, duration_ms, applied_by)
+       VALUES ($1, $2, $3, clock_timestamp(), $4, $5)`,
+      [migration.version, migration.name, migration.checksum, durationMs, ctx.appliedBy],
+    );
+  const started = performance.now();
+
+  if (migration.noTransaction) {
+    // Outside a transaction SET LOCAL has no effect, so the timeouts are set for the session and
+    // reset below; on failure the connection is discarded with its settings.
+    await client.query(
+      "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+      timeouts,
+    );
+    for (const [index, statement] of statements.entries()) {
+      try {
+        await client.query(statement.text);
+      } catch (err) {
+        throw fail(index, err);
+      }
+    }
+    const durationMs = Math.round(performance.now() - started);
+    await record(durationMs);
+    await client.query('RESET lock_timeout; RESET statement_timeout');
+    return { version: migration.version, name: migration.name, durationMs };
+  }
+
+  await client.query('BEGIN');
+  let index = 0;
+  try {
+    await client.query(
+      "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+      timeouts,
+    );
+    for (; index < statements.length; index++) {
+      await client.query(statements[index].text);
+    }
+    const durationMs = Math.round(performance.now() - started);
+    await record(durationMs);
+    await client.query('COMMIT');
+    return { version: migration.version, name: migration.name, durationMs };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (index >= statements.length) {
+      // The history insert or COMMIT failed (e.g. a deferred constraint); the statements rolled back.
+      throw fail(statements.length, err);
+    }
+    throw fail(index, err);
+  }
+}

@@ -1,0 +1,325 @@
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from '../../../lambda/migrate/errors';
+import { loadMigrations } from '../../../lambda/migrate/migrations';
+import { MIGRATION_LOCK_KEY, runMigrations } from '../../../lambda/migrate/runner';
+import { createPool } from '../../../lambda/shared/db';
+import { DatabaseUnavailableError } from '../../../lambda/shared/errors';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database';
+import { closedPort, migrationDir, tolerateForcedDrop } from './fixtures';
+
+// Runner edge cases on synthetic migrations; each test gets its own fresh database.
+
+const BASE = {
+  '0001_create_widgets.sql': 'CREATE TABLE widgets (id int PRIMARY KEY, name text);\n',
+  '0002_seed_widgets.sql': "INSERT INTO widgets VALUES (1, 'a;b'), (2, $$c;d$$);\n",
+};
+
+let db: TestDatabase;
+let dirs: string[] = [];
+
+function dir(files: Record<string, string>): string {
+  const d = migrationDir(files);
+  dirs.push(d);
+  return d;
+}
+
+async function history(): Promise<{ version: number; name: string }[]> {
+  const { rows } = await db.pool.query('SELECT version, name FROM crm_meta.schema_migrations ORDER BY version');
+  return rows;
+}
+
+beforeEach(async () => {
+  db = await createTestDatabase('crm_migrate_runner');
+  tolerateForcedDrop(db.pool);
+});
+
+afterEach(async () => {
+  await db.drop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe('runMigrations', () => {
+  it('applies pending migrations in order and records each in the history', async () => {
+    const migrations = loadMigrations(dir(BASE));
+
+    const result = await runMigrations(db.pool, { migrations, appliedBy: 'jest' });
+
+    expect(result.applied.map((m) => m.version)).toEqual([1, 2]);
+    expect(result).toMatchObject({ previousVersion: 0, currentVersion: 2, latestVersion: 2, pending: [] });
+    const { rows } = await db.pool.query(
+      'SELECT version, name, checksum, duration_ms, applied_by FROM crm_meta.schema_migrations ORDER BY version',
+    );
+    expect(rows).toEqual([
+      {
+        version: 1,
+        name: 'create_widgets',
+        checksum: migrations[0].checksum,
+        duration_ms: expect.any(Number),
+        applied_by: 'jest',
+      },
+      {
+        version: 2,
+        name: 'seed_widgets',
+        checksum: migrations[1].checksum,
+        duration_ms: expect.any(Number),
+        applied_by: 'jest',
+      },
+    ]);
+    expect((await db.pool.query('SELECT name FROM widgets ORDER BY id')).rows).toEqual([
+      { name: 'a;b' },
+      { name: 'c;d' },
+    ]);
+  });
+
+  it('records the session user as applied_by by default', async () => {
+    await runMigrations(db.pool, { migrations: loadMigrations(dir(BASE)) });
+
+    const { rows } = await db.pool.query('SELECT DISTINCT applied_by FROM crm_meta.schema_migrations');
+    expect(rows).toEqual([{ applied_by: 'crm_owner' }]);
+  });
+
+  it('is a no-op when run again', async () => {
+    const migrations = loadMigrations(dir(BASE));
+    await runMigrations(db.pool, { migrations });
+
+    const again = await runMigrations(db.pool, { migrations });
+
+    expect(again).toMatchObject({ applied: [], pending: [], previousVersion: 2, currentVersion: 2 });
+    expect(await history()).toHaveLength(2);
+  });
+
+  it('plan mode lists pending migrations and writes nothing, not even the history table', async () => {
+    const result = await runMigrations(db.pool, { migrations: loadMigrations(dir(BASE)), plan: true });
+
+    expect(result).toMatchObject({ plan: true, applied: [], currentVersion: 0, latestVersion: 2 });
+    expect(result.pending.map((m) => m.file)).toEqual(['0001_create_widgets.sql', '0002_seed_widgets.sql']);
+    const { rows } = await db.pool.query("SELECT to_regclass('crm_meta.schema_migrations') AS t");
+    expect(rows[0].t).toBeNull();
+  });
+
+  it('plan mode after a partial apply lists only what is left', async () => {
+    await runMigrations(db.pool, {
+      migrations: loadMigrations(dir({ '0001_create_widgets.sql': BASE['0001_create_widgets.sql'] })),
+    });
+
+    const result = await runMigrations(db.pool, { migrations: loadMigrations(dir(BASE)), plan: true });
+
+    expect(result.pending.map((m) => m.version)).toEqual([2]);
+    expect(result.currentVersion).toBe(1);
+  });
+
+  it('refuses to run when an applied migration was changed, naming the file, and applies nothing', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    writeFileSync(join(d, '0002_seed_widgets.sql'), "INSERT INTO widgets VALUES (3, 'edited');\n");
+    writeFileSync(join(d, '0003_more.sql'), 'CREATE TABLE more_widgets (id int);\n');
+
+    const run = runMigrations(db.pool, { migrations: loadMigrations(d) });
+
+    await expect(run).rejects.toThrow(MigrationIntegrityError);
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(d) })).rejects.toThrow(
+      /0002_seed_widgets\.sql: changed after it was applied/,
+    );
+    expect(await history()).toHaveLength(2);
+    expect((await db.pool.query("SELECT to_regclass('more_widgets') AS t")).rows[0].t).toBeNull();
+  });
+
+  it('refuses a tampered migration in plan mode too', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    writeFileSync(join(d, '0001_create_widgets.sql'), 'CREATE TABLE widgets (id bigint PRIMARY KEY);\n');
+
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(d), plan: true })).rejects.toThrow(
+      /0001_create_widgets\.sql: changed after it was applied/,
+    );
+  });
+
+  it('refuses to run when an applied migration file is missing, naming it', async () => {
+    const d = dir({ ...BASE, '0003_more.sql': 'CREATE TABLE more_widgets (id int);\n' });
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    unlinkSync(join(d, '0003_more.sql'));
+
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(d) })).rejects.toThrow(
+      /0003_more\.sql: was applied to this database but its file is missing/,
+    );
+  });
+
+  it('refuses to run when an applied migration was renamed', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    unlinkSync(join(d, '0002_seed_widgets.sql'));
+    writeFileSync(join(d, '0002_seed_gadgets.sql'), BASE['0002_seed_widgets.sql']);
+
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(d) })).rejects.toThrow(
+      /0002_seed_gadgets\.sql: version 0002 was applied as 'seed_widgets'/,
+    );
+  });
+
+  it('refuses a pending migration numbered below an applied one', async () => {
+    const files = { ...BASE, '0003_more.sql': 'CREATE TABLE more_widgets (id int);\n' };
+    await runMigrations(db.pool, { migrations: loadMigrations(dir(files)) });
+    await db.pool.query('DELETE FROM crm_meta.schema_migrations WHERE version = 2');
+
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(dir(files)) })).rejects.toThrow(
+      /0002_seed_widgets\.sql: is not applied but a later version \(0003\) is/,
+    );
+  });
+
+  it('lets two concurrent runners finish: one applies everything, the other finds nothing to do', async () => {
+    const migrations = loadMigrations(
+      dir({
+        '0001_slow_start.sql': 'SELECT pg_sleep(0.3);\nCREATE TABLE a (id int);\n',
+        '0002_second.sql': 'CREATE TABLE b (id int);\n',
+        '0003_third.sql': 'CREATE TABLE c (id int);\n',
+      }),
+    );
+
+    const results = await Promise.all([runMigrations(db.pool, { migrations }), runMigrations(db.pool, { migrations })]);
+
+    const counts = results.map((r) => r.applied.length).sort();
+    expect(counts).toEqual([0, 3]);
+    expect(results.map((r) => r.currentVersion)).toEqual([3, 3]);
+    expect((await history()).map((h) => h.version)).toEqual([1, 2, 3]);
+  });
+
+  it('stops at a failing migration with file, statement and SQL error, keeping earlier migrations applied', async () => {
+    const d = dir({
+      ...BASE,
+      '0003_broken.sql':
+        '-- creates a table, then fails\nCREATE TABLE t3 (id int);\n\nINSERT INTO no_such_table VALUES (1);\n',
+      '0004_never.sql': 'CREATE TABLE t4 (id int);\n',
+    });
+
+    const error = await runMigrations(db.pool, { migrations: loadMigrations(d) }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error).toMatchObject({
+      file: '0003_broken.sql',
+      version: 3,
+      statementIndex: 2,
+      line: 4,
+      statement: 'INSERT INTO no_such_table VALUES (1)',
+      sqlState: '42P01',
+      currentVersion: 2,
+    });
+    expect((error as Error).message).toMatch(
+      /^0003_broken\.sql failed at statement 2 \(line 4\): relation "no_such_table" does not exist .*The database stays at version 2\.$/,
+    );
+    expect((await history()).map((h) => h.version)).toEqual([1, 2]);
+    const { rows } = await db.pool.query("SELECT to_regclass('t3') AS t3, to_regclass('t4') AS t4");
+    expect(rows[0]).toEqual({ t3: null, t4: null });
+  });
+
+  it('releases the advisory lock after a failure, so the next run can proceed', async () => {
+    await expect(
+      runMigrations(db.pool, { migrations: loadMigrations(dir({ '0001_broken.sql': 'SELECT 1/0;\n' })) }),
+    ).rejects.toThrow(/division by zero/);
+
+    const result = await runMigrations(db.pool, { migrations: loadMigrations(dir(BASE)), advisoryLockWaitMs: 1_000 });
+
+    expect(result.currentVersion).toBe(2);
+  });
+
+  it('fails fast with lock_timeout when another session holds a lock on the table', async () => {
+    const d = dir({ '0001_create_widgets.sql': BASE['0001_create_widgets.sql'] });
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    writeFileSync(join(d, '0002_add_column.sql'), 'ALTER TABLE widgets ADD COLUMN colour text;\n');
+    const reader = await db.pool.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT * FROM widgets'); // holds ACCESS SHARE until the transaction ends
+
+      const error = await runMigrations(db.pool, { migrations: loadMigrations(d), lockTimeoutMs: 100 }).catch(
+        (e: unknown) => e,
+      );
+
+      expect(error).toBeInstanceOf(MigrationError);
+      expect(error).toMatchObject({ file: '0002_add_column.sql', sqlState: '55P03', currentVersion: 1 });
+      expect((error as Error).message).toMatch(/lock timeout/);
+    } finally {
+      await reader.query('ROLLBACK');
+      reader.release();
+    }
+    expect((await runMigrations(db.pool, { migrations: loadMigrations(d), lockTimeoutMs: 100 })).applied).toHaveLength(
+      1,
+    );
+  });
+
+  it('cancels a statement that exceeds statement_timeout', async () => {
+    const migrations = loadMigrations(dir({ '0001_slow.sql': 'SELECT pg_sleep(10);\n' }));
+
+    await expect(runMigrations(db.pool, { migrations, statementTimeoutMs: 100 })).rejects.toMatchObject({
+      sqlState: '57014',
+      file: '0001_slow.sql',
+    });
+  });
+
+  it('gives up waiting for another runner after advisoryLockWaitMs', async () => {
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+
+      const run = runMigrations(db.pool, { migrations: loadMigrations(dir(BASE)), advisoryLockWaitMs: 100 });
+
+      await expect(run).rejects.toThrow(MigrationLockTimeoutError);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      holder.release();
+    }
+  });
+
+  it('runs a -- crm:no-transaction migration outside a transaction (CREATE INDEX CONCURRENTLY)', async () => {
+    const migrations = loadMigrations(
+      dir({
+        ...BASE,
+        '0003_index_widgets.sql':
+          '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n' +
+          'CREATE INDEX CONCURRENTLY widgets_id_name_idx ON widgets (id, name);\n',
+      }),
+    );
+
+    const result = await runMigrations(db.pool, { migrations });
+
+    expect(result.currentVersion).toBe(3);
+    const { rows } = await db.pool.query(
+      "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname LIKE 'widgets_%_idx' ORDER BY 1",
+    );
+    expect(rows).toEqual([
+      { relname: 'widgets_id_name_idx', indisvalid: true },
+      { relname: 'widgets_name_idx', indisvalid: true },
+    ]);
+  });
+
+  it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive', async () => {
+    const migrations = loadMigrations(
+      dir({ ...BASE, '0003_index_widgets.sql': 'CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n' }),
+    );
+
+    await expect(runMigrations(db.pool, { migrations })).rejects.toMatchObject({
+      file: '0003_index_widgets.sql',
+      sqlState: '25001',
+    });
+  });
+
+  it('fails with DatabaseUnavailableError naming the target when the database is unreachable', async () => {
+    const port = await closedPort();
+    const pool = createPool({ host: '127.0.0.1', port, database: 'crm', user: 'x', password: 'x', tls: 'disable' });
+    try {
+      const run = runMigrations(pool, {
+        migrations: loadMigrations(dir(BASE)),
+        connectAttempts: 2,
+        connectRetryDelayMs: 10,
+        target: `crm at 127.0.0.1:${port}`,
+      });
+
+      await expect(run).rejects.toThrow(DatabaseUnavailableError);
+      await expect(
+        runMigrations(pool, { migrations: loadMigrations(dir(BASE)), connectAttempts: 2, connectRetryDelayMs: 10 }),
+      ).rejects.toThrow(/could not connect to the database after 2 attempts: .*ECONNREFUSED/);
+    } finally {
+      await pool.end();
+    }
+  });
+});
