@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { runAdvisor } from '../lambda/advisor/advisor';
+import { instanceClassMemoryGiB } from '../lambda/advisor/instance-classes';
 import { renderReport } from '../lambda/advisor/render';
 import { optionsFromUrl, poolConfig } from '../lambda/shared/db';
 import { DatabaseUnavailableError, errorMessage, ValidationError } from '../lambda/shared/errors';
@@ -78,8 +79,11 @@ export function parseCliArgs(argv: readonly string[], env: CliIo['env'] = {}): C
     throw new ValidationError('--memory-gib', `must be a positive number of GiB (got "${memory}")`);
   }
   const instanceClass = values['instance-class'] as string | undefined;
-  if (instanceClass !== undefined && !/^db\.[a-z0-9-]+\.[a-z0-9]+$/.test(instanceClass)) {
-    throw new ValidationError('--instance-class', `must look like db.r7g.large (got "${instanceClass}")`);
+  if (instanceClass !== undefined && memoryGiB === undefined && instanceClassMemoryGiB(instanceClass) === undefined) {
+    throw new ValidationError(
+      '--instance-class',
+      `unknown instance class "${instanceClass}" (e.g. db.r7g.large or m7g.large; or pass --memory-gib)`,
+    );
   }
   return {
     databaseUrl,

@@ -13,8 +13,9 @@ function vcpus(size: string): number | undefined {
   return m ? Number(m[1]) * 4 : undefined;
 }
 
+/** `db.r7g.large` or, as lib/config writes it, `r7g.large`. */
 export function instanceClassMemoryGiB(instanceClass: string): number | undefined {
-  const m = /^db\.([a-z0-9-]+)\.([a-z0-9]+)$/.exec(instanceClass.trim().toLowerCase());
+  const m = /^(?:db\.)?([a-z0-9-]+)\.([a-z0-9]+)$/.exec(instanceClass.trim().toLowerCase());
   if (!m) return undefined;
   const [, family, size] = m;
   if (/^t\d/.test(family)) return BURSTABLE_GIB[size];

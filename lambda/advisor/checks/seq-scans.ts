@@ -33,7 +33,7 @@ const CANDIDATES_SQL = `
     FROM pg_stat_statements
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND position(lower($1) IN lower(query)) > 0
-     AND query ~* '^\\s*(SELECT|UPDATE|DELETE|WITH|MERGE)\\b'
+     AND query ~* '^\\s*(SELECT|UPDATE|DELETE|WITH|MERGE)\\y'
    ORDER BY total_exec_time DESC
    LIMIT 3`;
 

@@ -42,9 +42,9 @@ const SQL = `
          s.data_type::text AS data_type, s.increment_by::text AS increment_by,
          s.min_value::text AS min_value, s.max_value::text AS max_value, s.last_value::text AS last_value,
          has_sequence_privilege(c.oid, 'SELECT, USAGE') AS readable,
-         format('%I.%I', tn.nspname, tc.relname) AS table_name,
-         format('%I', a.attname) AS column_name,
-         format_type(a.atttypid, NULL) AS column_type
+         CASE WHEN tc.oid IS NOT NULL THEN format('%I.%I', tn.nspname, tc.relname) END AS table_name,
+         CASE WHEN a.attname IS NOT NULL THEN format('%I', a.attname) END AS column_name,
+         CASE WHEN a.atttypid IS NOT NULL THEN format_type(a.atttypid, NULL) END AS column_type
     FROM pg_sequences s
     JOIN pg_namespace n ON n.nspname = s.schemaname
     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.sequencename AND c.relkind = 'S'

@@ -29,7 +29,7 @@ const STATEMENTS_SQL = (orderBy: 'total_exec_time' | 'mean_exec_time') => `
     FROM pg_stat_statements
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND calls >= $1
-     AND query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SET|SHOW|DISCARD|DEALLOCATE)\\b'
+     AND query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SET|SHOW|DISCARD|DEALLOCATE)\\y'
    ORDER BY ${orderBy} DESC
    LIMIT $2`;
 

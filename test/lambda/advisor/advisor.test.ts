@@ -1,0 +1,244 @@
+/**
+ * The advisor against a real PostgreSQL 18 (pg_stat_statements preloaded by jest globalSetup).
+ * Each situation is built on purpose in a fresh database; the advisor runs once and every test
+ * asserts one finding and its evidence. Statistics views are database- or cluster-wide, so
+ * every assertion is scoped to objects of this test's own database.
+ */
+import { Client } from 'pg';
+import { runAdvisor } from '../../../lambda/advisor/advisor';
+import type { AdvisorReport, Finding } from '../../../lambda/advisor/types';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database';
+
+/** Polls until `probe` returns a value other than undefined; never sleeps blindly. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, attempts = 200): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function findingsOf(report: AdvisorReport, id: string, subject?: string): Finding[] {
+  return report.findings.filter((f) => f.id === id && (subject === undefined || f.subject === subject));
+}
+
+function only(report: AdvisorReport, id: string, subject?: string): Finding {
+  const found = findingsOf(report, id, subject);
+  if (found.length !== 1) {
+    throw new Error(`expected one ${id} ${subject ?? ''} finding, got ${found.length}: ${JSON.stringify(found)}`);
+  }
+  return found[0];
+}
+
+describe('runAdvisor on a database with known problems', () => {
+  let db: TestDatabase;
+  let work: Client;
+  let idle: Client;
+  let advisor: Client;
+  let idlePid: number;
+  let report: AdvisorReport;
+  const lookedUpEmail = 'person-41234@example.test';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('crm_advisor');
+    work = new Client({ connectionString: db.url });
+    idle = new Client({ connectionString: db.url, application_name: 'leaky-worker' });
+    advisor = new Client({ connectionString: db.url, application_name: 'crm-advisor' });
+    await Promise.all([work.connect(), idle.connect(), advisor.connect()]);
+    await work.query('CREATE EXTENSION pg_stat_statements');
+    // one process per scan, so seq_scan counts are exact
+    await work.query('SET max_parallel_workers_per_gather = 0');
+
+    // A big table with an unused index on external_ref, looked up by email (no index) repeatedly.
+    await work.query(`
+      CREATE TABLE people (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        email text NOT NULL,
+        external_ref text NOT NULL,
+        note text
+      )`);
+    await work.query(`
+      INSERT INTO people (email, external_ref, note)
+      SELECT 'person-' || g || '@example.test', 'ref-' || lpad(g::text, 8, '0'), repeat('x', 40)
+        FROM generate_series(1, 50000) g`);
+    await work.query('CREATE INDEX people_external_ref_idx ON people (external_ref)');
+    for (let i = 0; i < 6; i++) {
+      await work.query('SELECT id FROM people WHERE email = $1', [lookedUpEmail]);
+    }
+
+    // Duplicate and overlapping indexes.
+    await work.query('CREATE TABLE deals (id serial PRIMARY KEY, owner_id int NOT NULL, stage text NOT NULL)');
+    await work.query("INSERT INTO deals (owner_id, stage) SELECT g % 50, 'open' FROM generate_series(1, 2000) g");
+    await work.query('CREATE INDEX deals_owner_idx ON deals (owner_id)');
+    await work.query('CREATE INDEX deals_owner_idx_copy ON deals (owner_id)');
+    await work.query('CREATE INDEX deals_owner_stage_idx ON deals (owner_id, stage)');
+
+    // Dead tuples: every row updated once, autovacuum off on the table so nothing cleans up.
+    await work.query(
+      'CREATE TABLE activities (id int PRIMARY KEY, done boolean NOT NULL DEFAULT false) WITH (autovacuum_enabled = false)',
+    );
+    await work.query('INSERT INTO activities (id) SELECT g FROM generate_series(1, 10000) g');
+    await work.query('UPDATE activities SET done = true');
+
+    // A standalone int4 sequence at 93 %, and a bigint sequence behind an int4 key at 84 %.
+    await work.query('CREATE SEQUENCE invoice_number AS integer');
+    await work.query("SELECT setval('invoice_number', 2000000000)");
+    await work.query('CREATE SEQUENCE ticket_id_seq AS bigint');
+    await work.query("CREATE TABLE tickets (id integer PRIMARY KEY DEFAULT nextval('ticket_id_seq'))");
+    await work.query("SELECT setval('ticket_id_seq', 1800000000)");
+
+    // Push this session's pending statistics now rather than within the next 10 s.
+    await work.query('SELECT pg_stat_force_next_flush()');
+    await work.query('SELECT 1');
+    await waitFor('table statistics', async () => {
+      const { rows } = await advisor.query<{ n: string }>(
+        "SELECT n_dead_tup::text AS n FROM pg_stat_user_tables WHERE relname = 'activities'",
+      );
+      return Number(rows[0]?.n ?? 0) >= 10000 ? true : undefined;
+    });
+
+    // An idle-in-transaction session, visible in pg_stat_activity before the advisor runs.
+    idlePid = (await idle.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    await idle.query('BEGIN');
+    await idle.query("SELECT count(*) FROM people WHERE email = 'secret-person@example.test'");
+    await waitFor('idle in transaction', async () => {
+      const { rows } = await advisor.query<{ state: string }>('SELECT state FROM pg_stat_activity WHERE pid = $1', [
+        idlePid,
+      ]);
+      return rows[0]?.state === 'idle in transaction' ? true : undefined;
+    });
+
+    report = await runAdvisor(advisor, {
+      thresholds: { sessions: { idleInTransactionSeconds: 0 } },
+      now: () => new Date('2026-11-28T06:00:00Z'),
+    });
+  });
+
+  afterAll(async () => {
+    await idle?.query('ROLLBACK').catch(() => {});
+    await Promise.all([work?.end(), idle?.end(), advisor?.end()]);
+    await db?.drop();
+  });
+
+  it('describes the database it ran on', () => {
+    expect(report.database).toBe(db.name);
+    expect(report.serverVersion).toMatch(/^18\./);
+    expect(report.generatedAt).toBe('2026-11-28T06:00:00.000Z');
+    expect(report.summary.high + report.summary.medium + report.summary.low + report.summary.info).toBe(
+      report.findings.length,
+    );
+    expect(findingsOf(report, 'advisor-check-failed')).toEqual([]);
+  });
+
+  it('orders findings by severity, high first', () => {
+    const order = ['high', 'medium', 'low', 'info'];
+    const ranks = report.findings.map((f) => order.indexOf(f.severity));
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+  });
+
+  it('finds the unused index with its size, and not the primary key', () => {
+    const f = only(report, 'unused-index', 'public.people_external_ref_idx');
+    expect(f.evidence).toMatchObject({ table: 'public.people', indexScans: 0, supportsForeignKey: false });
+    expect(f.evidence.sizeBytes).toBeGreaterThan(1024 * 1024);
+    expect(f.severity).toBe('low');
+    expect(f.action.sql).toEqual(['DROP INDEX CONCURRENTLY IF EXISTS public.people_external_ref_idx;']);
+    expect(findingsOf(report, 'unused-index', 'public.people_pkey')).toEqual([]);
+  });
+
+  it('finds the duplicate index and keeps the first by name', () => {
+    const f = only(report, 'duplicate-index', 'public.deals_owner_idx');
+    expect(f.severity).toBe('medium');
+    expect(f.evidence).toMatchObject({ table: 'public.deals', keep: 'public.deals_owner_idx' });
+    expect(f.action.sql).toEqual(['DROP INDEX CONCURRENTLY IF EXISTS public.deals_owner_idx_copy;']);
+  });
+
+  it('finds the index that is a left prefix of another', () => {
+    const f = only(report, 'overlapping-index', 'public.deals_owner_idx');
+    expect(f.evidence).toMatchObject({
+      redundant: 'public.deals_owner_idx',
+      coveredBy: 'public.deals_owner_stage_idx',
+    });
+  });
+
+  it('finds the big table read by sequential scans, with the statement that scans it', () => {
+    const f = only(report, 'seq-scan-heavy-table', 'public.people');
+    expect(f.evidence.seqScans).toBeGreaterThanOrEqual(6);
+    expect(f.evidence.seqTupRead).toBeGreaterThanOrEqual(6 * 50000);
+    expect(f.evidence.liveRows).toBe(50000);
+    const candidates = f.evidence.candidateStatements as { statement: string; calls: number }[];
+    expect(candidates).toContainEqual(
+      expect.objectContaining({ statement: 'SELECT id FROM people WHERE email = $1', calls: 6 }),
+    );
+  });
+
+  it('finds the dead tuples with a bloat estimate, and the disabled autovacuum', () => {
+    const f = only(report, 'dead-tuples', 'public.activities');
+    expect(f.evidence).toMatchObject({ deadTuples: 10000, liveTuples: 10000, deadTupleRatio: 0.5 });
+    expect(f.evidence.estimatedBloatBytes).toBeGreaterThan(0);
+    expect(f.severity).toBe('medium');
+    expect(only(report, 'autovacuum-disabled', 'public.activities').action.sql).toEqual([
+      'ALTER TABLE public.activities RESET (autovacuum_enabled);',
+    ]);
+    const overdue = only(report, 'vacuum-overdue', 'public.activities');
+    expect(overdue.evidence).toMatchObject({ deadTuples: 10000, autovacuumEnabled: false });
+    expect(report.metrics.maxDeadTupleRatio).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('finds the idle-in-transaction session without its statement literals', () => {
+    const f = only(report, 'idle-in-transaction', `pid ${idlePid}`);
+    expect(f.evidence).toMatchObject({ pid: idlePid, state: 'idle in transaction', application: 'leaky-worker' });
+    expect(f.evidence.durationSeconds).toBeGreaterThanOrEqual(0);
+    expect(f.evidence.statementPrefix).toBe('SELECT count(*) FROM people WHERE email = ?');
+    expect(JSON.stringify(report)).not.toContain('secret-person');
+    expect(f.action.sql).toEqual([`SELECT pg_terminate_backend(${idlePid});`]);
+    expect(report.metrics.idleInTransactionSessions).toBe(1);
+  });
+
+  it('does not report its own session', () => {
+    const pids = report.findings.filter((f) => f.id === 'idle-in-transaction').map((f) => f.evidence.pid);
+    expect(pids).toEqual([idlePid]);
+  });
+
+  it('finds the sequence near exhaustion', () => {
+    const f = only(report, 'sequence-exhaustion', 'public.invoice_number');
+    expect(f.severity).toBe('high');
+    expect(f.evidence).toMatchObject({ lastValue: 2000000000, limit: 2147483647, limitedBy: 'sequence' });
+    expect(f.action.sql).toEqual(['ALTER SEQUENCE public.invoice_number AS bigint;']);
+  });
+
+  it('finds the int4 key that runs out before its bigint sequence', () => {
+    const f = only(report, 'sequence-exhaustion', 'public.ticket_id_seq');
+    expect(f.severity).toBe('medium');
+    expect(f.evidence).toMatchObject({
+      limitedBy: 'column',
+      table: 'public.tickets',
+      column: 'id',
+      columnType: 'integer',
+      sequenceType: 'bigint',
+    });
+    expect(f.action.sql?.[0]).toBe('ALTER TABLE public.tickets ALTER COLUMN id TYPE bigint;');
+  });
+
+  it('lists a statement it ran among the top statements, with calls and an approximate p95', () => {
+    const f = only(report, 'top-statements-by-total-time');
+    const statements = f.evidence.statements as { statement: string; calls: number; p95ApproxMs: number }[];
+    const mine = statements.find((s) => s.statement === 'SELECT id FROM people WHERE email = $1');
+    expect(mine).toMatchObject({ calls: 6 });
+    expect(mine?.p95ApproxMs).toBeGreaterThanOrEqual(0);
+    expect(f.evidence.note).toMatch(/approximation/);
+    expect(report.metrics.statementsTracked).toBeGreaterThan(0);
+  });
+
+  it('keeps parameter advice at info level when instance memory is unknown', () => {
+    const params = report.findings.filter((f) => f.id.startsWith('parameter'));
+    expect(params.length).toBeGreaterThan(0);
+    expect(params.every((f) => f.severity === 'info')).toBe(true);
+  });
+
+  it('publishes connection usage against max_connections', () => {
+    expect(report.metrics.maxConnections).toBe(200);
+    expect(report.metrics.connections).toBeGreaterThanOrEqual(3);
+    expect(report.metrics.connectionUsageRatio).toBeGreaterThan(0);
+  });
+});
