@@ -1,0 +1,129 @@
+/**
+ * The CRM HTTP application. Built from injected dependencies so the same app runs in Lambda
+ * (lambda/api/handler.ts), in the dev server (bin/dev.ts), in the tests and in the benchmark.
+ *
+ * The pool's connections must already act as `crm_app` (IAM login through RDS Proxy in AWS;
+ * `SET ROLE crm_app` on connect locally), so DML-only rights apply everywhere.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Pool } from 'pg';
+import type { Identity } from './auth';
+import type { AppEnv } from './context';
+import { notFound, payloadTooLarge, toProblem } from './problems';
+import { registerActivities } from './resources/activities';
+import { registerCompanies } from './resources/companies';
+import { registerContacts } from './resources/contacts';
+import { registerDeals } from './resources/deals';
+import { registerHealth } from './resources/health';
+import { registerMe } from './resources/me';
+import { registerPipelines } from './resources/pipelines';
+import { registerUsers } from './resources/users';
+import { Router } from './routing';
+import { ActorResolver } from './users';
+
+/** @default 256 KiB: far above any CRM record, far below API Gateway's 10 MB. */
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+export interface AppLimits {
+  /** Largest accepted request body in bytes (413 above). @default DEFAULT_MAX_BODY_BYTES */
+  readonly maxBodyBytes?: number;
+}
+
+export interface AppDeps {
+  /** Connections act as crm_app. */
+  readonly pool: Pool;
+  /** The caller's identity (Cognito claims in AWS, dev tokens locally), or null → 401. */
+  readonly authenticate: (c: Context<AppEnv>) => Identity | null | Promise<Identity | null>;
+  readonly logger: Logger;
+  readonly limits?: AppLimits;
+  /** The platform's request id (API Gateway's); a UUID is generated when absent. */
+  readonly requestIdOf?: (c: Context<AppEnv>) => string | undefined;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const maxBodyBytes = deps.limits?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  // Validation is done by the Router (see routing.ts), not by OpenAPIHono's hooks.
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const fromPlatform = deps.requestIdOf?.(c);
+    c.set('requestId', fromPlatform && REQUEST_ID.test(fromPlatform) ? fromPlatform : randomUUID());
+    await next();
+    c.header('X-Request-Id', c.get('requestId'));
+    c.header('X-Content-Type-Options', 'nosniff');
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    // Only ids, the route pattern (never the raw path: it can carry ids of people), status, timing.
+    deps.logger.info('request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      route: c.req.routePath,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      userId: c.get('actor')?.userId,
+    });
+  });
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw payloadTooLarge(maxBodyBytes);
+      },
+    }),
+  );
+
+  const problemResponse = (err: unknown, c: Context<AppEnv>): Response => {
+    const { problem, unexpected, retryAfter } = toProblem(err, c.get('requestId') ?? randomUUID(), c.req.path);
+    if (unexpected) {
+      // The error object goes to the log (stack, pg details); the client gets only the requestId.
+      deps.logger.error('unhandled error', { requestId: problem.requestId, route: c.req.routePath, error: err });
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
+    if (retryAfter) headers['Retry-After'] = String(retryAfter);
+    return c.body(JSON.stringify(problem), problem.status as 500, headers);
+  };
+  app.onError(problemResponse);
+  app.notFound((c) => problemResponse(notFound('No such route.'), c));
+
+  const actors = new ActorResolver(deps.pool, deps.authenticate);
+  const router = new Router(app, (c) => actors.resolve(c));
+  registerHealth(router, deps.pool);
+  registerMe(router, deps.pool);
+  registerUsers(router, deps.pool, actors);
+  registerCompanies(router, deps.pool);
+  registerContacts(router, deps.pool);
+  registerPipelines(router, deps.pool);
+  registerDeals(router, deps.pool);
+  registerActivities(router, deps.pool);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Cognito ID token in AWS; a token from .crm/dev-tokens.json locally.',
+  });
+  let document: string | undefined;
+  app.get('/v1/openapi.json', (c) => {
+    document ??= JSON.stringify(
+      app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'CRM API',
+          version: '1.0.0',
+          description: 'Companies, contacts, deals, pipelines and activities. Errors are RFC 9457 problem+json.',
+        },
+        servers: [{ url: '/' }],
+      }),
+    );
+    return c.body(document, 200, { 'Content-Type': 'application/json' });
+  });
+  return app;
+}
