@@ -148,22 +148,27 @@ export function lintMigration(migration: Pick<Migration, 'file' | 'sql'>): LintF
     for (const m of unit.code.matchAll(CREATE_TABLE)) created.add(tableKey(m[1]));
   }
 
-  const report = (rule: LintRule, unit: LintUnit) => {
+  /** Reports at the line of the offending keyword (a unit from a DO block can span many lines). */
+  const report = (rule: LintRule, unit: LintUnit, at: number) => {
     if (allowed.has(rule)) return;
-    findings.push({ file, rule, line: unit.line, statement: excerpt(unit.text), message: LINT_RULES[rule] });
+    const line = unit.line + (unit.code.slice(0, at).match(/\n/g)?.length ?? 0);
+    const from = unit.code.lastIndexOf('\n', at) + 1;
+    findings.push({ file, rule, line, statement: excerpt(unit.text.slice(from)), message: LINT_RULES[rule] });
   };
   for (const unit of units) {
-    if (DROP_TABLE.test(unit.code)) report('drop-table', unit);
-    if (TRUNCATE.test(unit.code)) report('truncate', unit);
+    const dropTable = DROP_TABLE.exec(unit.code);
+    if (dropTable) report('drop-table', unit, dropTable.index);
+    const truncate = TRUNCATE.exec(unit.code);
+    if (truncate) report('truncate', unit, truncate.index);
     for (const m of unit.code.matchAll(CREATE_INDEX)) {
-      if (!m[1] && !created.has(tableKey(m[2]))) report('create-index', unit);
+      if (!m[1] && !created.has(tableKey(m[2]))) report('create-index', unit, m.index ?? 0);
     }
     const alter = ALTER_TABLE.exec(unit.code);
     if (alter && !created.has(tableKey(alter[1]))) {
       for (const action of splitActions(alter[2])) {
-        if (ACTION_DROP_COLUMN.test(action)) report('drop-column', unit);
-        if (ACTION_ALTER_TYPE.test(action)) report('alter-column-type', unit);
-        if (ACTION_SET_NOT_NULL.test(action)) report('set-not-null', unit);
+        if (ACTION_DROP_COLUMN.test(action)) report('drop-column', unit, alter.index);
+        if (ACTION_ALTER_TYPE.test(action)) report('alter-column-type', unit, alter.index);
+        if (ACTION_SET_NOT_NULL.test(action)) report('set-not-null', unit, alter.index);
       }
     }
   }

@@ -100,6 +100,14 @@ CREATE TABLE IF NOT EXISTS crm_meta.schema_migrations (
 COMMENT ON TABLE crm_meta.schema_migrations IS 'One row per applied migration, written by the migration runner only.';
 `;
 
+const INVALID_INDEXES = `
+SELECT i.indexrelid::regclass::text AS name
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+ORDER BY 1`;
+
 interface HistoryRow {
   version: number;
   name: string;
@@ -345,6 +353,19 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
       } catch (err) {
         throw fail(index, err);
       }
+    }
+    // CREATE INDEX CONCURRENTLY IF NOT EXISTS skips an INVALID index left by an interrupted
+    // build, so "success" can hide a broken index: refuse to record the migration until fixed.
+    const { rows: invalid } = await client.query<{ name: string }>(INVALID_INDEXES);
+    if (invalid.length > 0) {
+      const names = invalid.map((r) => r.name).join(', ');
+      throw fail(
+        statements.length - 1,
+        new Error(
+          `INVALID index left by an interrupted CREATE INDEX CONCURRENTLY: ${names}. ` +
+            'Run REINDEX INDEX CONCURRENTLY <name> (or DROP INDEX CONCURRENTLY <name>) and run the migration again',
+        ),
+      );
     }
     const durationMs = Math.round(performance.now() - started);
     await record(durationMs);

@@ -292,6 +292,25 @@ describe('runMigrations', () => {
     ]);
   });
 
+  it('refuses to record a no-transaction migration that leaves an INVALID index behind', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    // What an interrupted CREATE INDEX CONCURRENTLY leaves: the index exists but is not valid.
+    await db.pool.query('CREATE INDEX widgets_name_idx ON widgets (name)');
+    await db.pool.query("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'widgets_name_idx'::regclass");
+    writeFileSync(
+      join(d, '0003_index_widgets.sql'),
+      '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name_idx ON widgets (name);\n',
+    );
+
+    const run = runMigrations(db.pool, { migrations: loadMigrations(d) });
+
+    await expect(run).rejects.toThrow(
+      /0003_index_widgets\.sql failed .*INVALID index .*widgets_name_idx.*REINDEX INDEX CONCURRENTLY/,
+    );
+    expect(await history()).toHaveLength(2);
+  });
+
   it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive', async () => {
     const migrations = loadMigrations(
       dir({ ...BASE, '0003_index_widgets.sql': 'CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n' }),
