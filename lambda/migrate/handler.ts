@@ -146,6 +146,19 @@ export function createOnEventHandler(opts: MigrationHandlerOptions) {
       });
     }
 
+    try {
+      return await migrate(event, context);
+    } catch (err) {
+      // The Provider framework passes the message to CloudFormation; the log keeps the details.
+      logger.error('schema migration failed', { error: err as Error });
+      throw err;
+    }
+  };
+
+  async function migrate(
+    event: CloudFormationCustomResourceEvent,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<SchemaMigrationResponse> {
     const config = configFromEnv(opts.env);
     migrations ??= loadMigrations();
     // Cap the timeouts to the invocation's remaining time, so PostgreSQL cancels a slow statement
@@ -185,7 +198,7 @@ export function createOnEventHandler(opts: MigrationHandlerOptions) {
         connectRetryDelayMs: opts.connectRetryDelayMs ?? 2_000,
       },
     });
-  };
+  }
 }
 
 // Module scope: one client per container. Short timeouts so a missing VPC endpoint fails fast.
