@@ -54,13 +54,13 @@ export function parseCliArgs(argv: readonly string[], env: CliIo['env'] = {}): C
       allowPositionals: false,
     }));
   } catch (err) {
-    // node's messages are multi-line and mention `strict`; keep the first sentence
-    throw new ValidationError(
-      'argv',
-      errorMessage(err)
-        .split('\n')[0]
-        .replace(/\. To specify.*$/, ''),
-    );
+    // node's messages run on with advice about positionals; keep the first sentence
+    // (read .message directly: under jest the TypeError comes from another realm)
+    const message = String((err as { message?: unknown }).message ?? err)
+      .split('\n')[0]
+      .replace(/\. To specify.*$/, '');
+    const flag = /'(-[^']*)'/.exec(message)?.[1] ?? 'arguments';
+    throw new ValidationError(flag, message);
   }
   const databaseUrl = (values['database-url'] as string | undefined) ?? env.DATABASE_URL;
   if (databaseUrl !== undefined) {
@@ -69,7 +69,7 @@ export function parseCliArgs(argv: readonly string[], env: CliIo['env'] = {}): C
     } catch (err) {
       throw new ValidationError(
         values['database-url'] !== undefined ? '--database-url' : 'DATABASE_URL',
-        errorMessage(err),
+        errorMessage(err).replace(/^DATABASE_URL /, ''),
       );
     }
   }
@@ -146,7 +146,7 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
   try {
     args = parseCliArgs(argv, io.env);
   } catch (err) {
-    io.stderr.write(`advisor: ${errorMessage(err)}\n${USAGE}\n`);
+    io.stderr.write(`advisor: ${errorMessage(err)} (see --help)\n`);
     return 2;
   }
   if (args.help) {
