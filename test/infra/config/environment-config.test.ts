@@ -1,0 +1,125 @@
+import { ENVIRONMENTS, InvalidConfigError, loadConfigs, validateConfig } from '../../../lib/config';
+
+function withChange(name: 'dev' | 'prod', change: (c: Record<string, any>) => void): unknown {
+  // biome-ignore lint/suspicious/noExplicitAny: tests poke arbitrary (also wrongly typed) values into the config
+  const copy = structuredClone(ENVIRONMENTS[name]) as Record<string, any>;
+  change(copy);
+  return copy;
+}
+
+describe('environment config', () => {
+  it('accepts the shipped dev and prod configs', () => {
+    expect(loadConfigs().map((c) => c.name)).toEqual(['dev', 'prod']);
+  });
+
+  it('selects one environment by name', () => {
+    expect(loadConfigs('prod').map((c) => c.name)).toEqual(['prod']);
+  });
+
+  it('rejects an unknown environment name and lists the known ones', () => {
+    expect(() => loadConfigs('staging')).toThrow(/Unknown environment 'staging'.*dev, prod/);
+  });
+
+  it('keeps dev cheap and prod hardened', () => {
+    const { dev, prod } = ENVIRONMENTS;
+    expect(dev.database.multiAz).toBe(false);
+    expect(dev.network.natGateways).toBe(1);
+    expect(prod.database.multiAz).toBe(true);
+    expect(prod.database.deletionProtection).toBe(true);
+    expect(prod.terminationProtection).toBe(true);
+  });
+
+  const bad: [string, (c: Record<string, any>) => void, RegExp][] = [
+    [
+      'backup retention below 7',
+      (c) => (c.database.backupRetentionDays = 3),
+      /database\.backupRetentionDays: must be an integer between 7 and 35 \(got 3\)/,
+    ],
+    [
+      'backup retention above 35',
+      (c) => (c.database.backupRetentionDays = 36),
+      /database\.backupRetentionDays: .*between 7 and 35/,
+    ],
+    [
+      'the default PostgreSQL port',
+      (c) => (c.database.port = 5432),
+      /database\.port: must not be the default PostgreSQL port/,
+    ],
+    ['a port out of range', (c) => (c.database.port = 80), /database\.port: must be an integer between 1150 and 65535/],
+    [
+      'master user postgres',
+      (c) => (c.database.masterUsername = 'postgres'),
+      /database\.masterUsername: must not be a well-known/,
+    ],
+    ['master user admin', (c) => (c.database.masterUsername = 'admin'), /database\.masterUsername/],
+    [
+      'more NAT gateways than AZs',
+      (c) => (c.network.natGateways = 3),
+      /network\.natGateways: must be between 1 and network\.azCount \(2\)/,
+    ],
+    ['one AZ', (c) => (c.network.azCount = 1), /network\.azCount: must be an integer between 2 and 3/],
+    [
+      'max storage not above allocated',
+      (c) => (c.database.maxAllocatedStorageGiB = 20),
+      /database\.maxAllocatedStorageGiB: must be at least 10% above/,
+    ],
+    [
+      'an unsupported log retention',
+      (c) => (c.logRetentionDays = 10),
+      /logRetentionDays: must be one of the CloudWatch Logs retention values/,
+    ],
+    [
+      'an unknown instance class',
+      (c) => (c.database.instanceClass = 'x1e.32xlarge'),
+      /database\.instanceClass: must be a Graviton class/,
+    ],
+    [
+      'a malformed alarm e-mail',
+      (c) => (c.alarms.emails = ['not-an-email']),
+      /alarms\.emails\.0: must be an e-mail address/,
+    ],
+    [
+      'a rotation longer than 30 days',
+      (c) => (c.database.secretRotationDays = 90),
+      /database\.secretRotationDays: must be an integer between 1 and 30/,
+    ],
+    [
+      'a fractional proxy cap',
+      (c) => (c.database.proxy.maxConnectionsPercent = 50.5),
+      /database\.proxy\.maxConnectionsPercent: must be an integer/,
+    ],
+    [
+      'idle above max proxy connections',
+      (c) => (c.database.proxy.maxIdleConnectionsPercent = 90),
+      /maxIdleConnectionsPercent: must be between 0 and/,
+    ],
+    ['a bad account id', (c) => (c.account = '1234'), /account: must be a 12-digit AWS account id/],
+    [
+      'a bad removal policy',
+      (c) => (c.database.removalPolicy = 'destroy'),
+      /database\.removalPolicy: must be 'snapshot' or 'retain'/,
+    ],
+    ['a missing field', (c) => delete c.database.port, /database\.port: .*\(missing\)/],
+    ['a wrongly typed field', (c) => (c.database.multiAz = 'yes'), /database\.multiAz/],
+  ];
+
+  it.each(bad)('rejects %s with a message naming the field', (_label, change, message) => {
+    const raw = withChange('dev', change);
+    expect(() => validateConfig('dev', raw)).toThrow(InvalidConfigError);
+    expect(() => validateConfig('dev', raw)).toThrow(message);
+  });
+
+  it('reports every bad field at once', () => {
+    const raw = withChange('prod', (c) => {
+      c.database.port = 5432;
+      c.database.backupRetentionDays = 1;
+    });
+    try {
+      validateConfig('prod', raw);
+      throw new Error('expected validation to fail');
+    } catch (err) {
+      expect(err).toBeInstanceOf(InvalidConfigError);
+      expect((err as InvalidConfigError).problems).toHaveLength(2);
+    }
+  });
+});

@@ -1,0 +1,283 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { resourcesOf, synthStage, testConfig } from '../fixtures';
+
+describe('DataStack', () => {
+  let prod: Template;
+  let dev: Template;
+  beforeAll(() => {
+    prod = synthStage(testConfig('prod')).templates.data;
+    dev = synthStage(testConfig('dev')).templates.data;
+  });
+
+  const instance = (t: Template) => {
+    const all = resourcesOf(t, 'AWS::RDS::DBInstance');
+    expect(all).toHaveLength(1);
+    return all[0][1] as { Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+  };
+
+  describe('KMS key', () => {
+    it('is customer-managed with rotation on, and retained', () => {
+      prod.hasResource('AWS::KMS::Key', {
+        Properties: Match.objectLike({ EnableKeyRotation: true }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    it('allows only AWS services to receive grants', () => {
+      prod.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'kms:CreateGrant',
+              Condition: {
+                BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+              },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('database instance', () => {
+    it('runs PostgreSQL 18', () => {
+      expect(instance(prod).Properties).toMatchObject({ Engine: 'postgres', EngineVersion: '18' });
+    });
+
+    it('is encrypted with the project key and not public', () => {
+      expect(instance(prod).Properties).toMatchObject({
+        StorageEncrypted: true,
+        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^DataKey/), 'Arn'] },
+        PubliclyAccessible: false,
+      });
+    });
+
+    it('listens on the configured non-default port', () => {
+      expect(instance(prod).Properties.Port).toBe('5433');
+    });
+
+    it('has a master user that is neither postgres nor admin', () => {
+      const secret = resourcesOf(prod, 'AWS::SecretsManager::Secret')[0][1].Properties as {
+        GenerateSecretString: { SecretStringTemplate: string };
+      };
+      expect(JSON.parse(secret.GenerateSecretString.SecretStringTemplate).username).toBe('crm_owner');
+    });
+
+    it('has IAM database authentication on', () => {
+      expect(instance(prod).Properties.EnableIAMDatabaseAuthentication).toBe(true);
+    });
+
+    it('uses gp3 storage with autoscaling up to the configured maximum', () => {
+      expect(instance(prod).Properties).toMatchObject({
+        StorageType: 'gp3',
+        AllocatedStorage: '100',
+        MaxAllocatedStorage: 1000,
+      });
+    });
+
+    it('is Multi-AZ with deletion protection in prod, neither in dev', () => {
+      expect(instance(prod).Properties).toMatchObject({ MultiAZ: true, DeletionProtection: true });
+      expect(instance(dev).Properties).toMatchObject({ MultiAZ: false, DeletionProtection: false });
+    });
+
+    it('takes a snapshot on both deletion and replacement', () => {
+      for (const t of [prod, dev]) {
+        expect(instance(t).DeletionPolicy).toBe('Snapshot');
+        expect(instance(t).UpdateReplacePolicy).toBe('Snapshot');
+      }
+    });
+
+    it('keeps automated backups for the configured days, after deletion too, and copies tags to snapshots', () => {
+      expect(instance(prod).Properties).toMatchObject({
+        BackupRetentionPeriod: 35,
+        DeleteAutomatedBackups: false,
+        CopyTagsToSnapshot: true,
+      });
+      expect(instance(dev).Properties.BackupRetentionPeriod).toBe(7);
+    });
+
+    it('has enhanced monitoring with its own role', () => {
+      expect(instance(prod).Properties).toMatchObject({
+        MonitoringInterval: 15,
+        MonitoringRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/MonitoringRole/), 'Arn'] },
+      });
+    });
+
+    it('exports postgresql and upgrade logs to encrypted log groups with retention', () => {
+      expect(instance(prod).Properties.EnableCloudwatchLogsExports).toEqual(['postgresql', 'upgrade']);
+      for (const name of ['postgresql', 'upgrade']) {
+        prod.hasResourceProperties('AWS::Logs::LogGroup', {
+          LogGroupName: `/aws/rds/instance/crm-prod/${name}`,
+          KmsKeyId: Match.anyValue(),
+          RetentionInDays: 365,
+        });
+      }
+    });
+
+    it('has Performance Insights (advanced Database Insights in prod) encrypted with the key', () => {
+      expect(instance(prod).Properties).toMatchObject({
+        EnablePerformanceInsights: true,
+        PerformanceInsightsKMSKeyId: expect.anything(),
+        DatabaseInsightsMode: 'advanced',
+        PerformanceInsightsRetentionPeriod: 465,
+      });
+      expect(instance(dev).Properties).toMatchObject({
+        EnablePerformanceInsights: true,
+        DatabaseInsightsMode: 'standard',
+      });
+    });
+
+    it('takes minor version upgrades automatically', () => {
+      expect(instance(prod).Properties.AutoMinorVersionUpgrade).toBe(true);
+    });
+
+    it('lives in the isolated subnets', () => {
+      prod.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+        SubnetIds: Match.arrayWith([{ 'Fn::ImportValue': Match.stringLikeRegexp('NetworkVpcdataSubnet1') }]),
+      });
+    });
+  });
+
+  describe('parameter group', () => {
+    it('forces TLS, preloads pg_stat_statements and sets the configured timeouts', () => {
+      prod.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Family: 'postgres18',
+        Parameters: Match.objectLike({
+          'rds.force_ssl': '1',
+          shared_preload_libraries: 'pg_stat_statements',
+          log_min_duration_statement: '250',
+          idle_in_transaction_session_timeout: '60000',
+        }),
+      });
+    });
+  });
+
+  describe('master secret', () => {
+    it('is encrypted with the project key', () => {
+      prod.hasResourceProperties('AWS::SecretsManager::Secret', {
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DataKey'), 'Arn'] },
+      });
+    });
+
+    it('rotates every 30 days or less with the single-user rotation in the VPC', () => {
+      prod.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      });
+      expect(JSON.stringify(prod.toJSON().Mappings)).toContain('SecretsManagerRDSPostgreSQLRotationSingleUser');
+      prod.hasResourceProperties('AWS::Serverless::Application', {
+        Parameters: Match.objectLike({
+          vpcSubnetIds: Match.anyValue(),
+          vpcSecurityGroupIds: Match.anyValue(),
+          endpoint: Match.anyValue(),
+        }),
+      });
+      const app = resourcesOf(prod, 'AWS::Serverless::Application')[0][1].Properties as {
+        Parameters: { vpcSubnetIds: unknown };
+      };
+      expect(JSON.stringify(app.Parameters.vpcSubnetIds)).toMatch(/appSubnet/);
+    });
+  });
+
+  describe('RDS Proxy', () => {
+    it('requires TLS and IAM auth end to end, with the configured connection cap', () => {
+      prod.hasResourceProperties('AWS::RDS::DBProxy', {
+        RequireTLS: true,
+        DefaultAuthScheme: 'IAM_AUTH',
+        EngineFamily: 'POSTGRESQL',
+      });
+      prod.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+        ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 75, MaxIdleConnectionsPercent: 25 }),
+      });
+    });
+
+    it('may sign in to the database only as crm_app', () => {
+      prod.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+        PolicyDocument: {
+          Statement: [
+            {
+              Action: 'rds-db:connect',
+              Effect: 'Allow',
+              Resource: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/crm_app'])] }),
+            },
+          ],
+        },
+      });
+    });
+  });
+
+  describe('security groups', () => {
+    const dbGroupId = () =>
+      resourcesOf(prod, 'AWS::EC2::SecurityGroup').find(([id]) => /^DatabaseSecurityGroup/.test(id))![0];
+
+    it('admit only their granted consumers on the database port', () => {
+      const rules = resourcesOf(prod, 'AWS::EC2::SecurityGroupIngress')
+        .map(([, r]) => r.Properties ?? {})
+        .filter((r) => JSON.stringify(r.GroupId).includes(dbGroupId()));
+      expect(rules.length).toBeGreaterThanOrEqual(2);
+      for (const r of rules) {
+        expect(r).toMatchObject({ FromPort: 5433, ToPort: 5433, IpProtocol: 'tcp' });
+        expect(r.SourceSecurityGroupId).toBeDefined();
+        expect(r.CidrIp).toBeUndefined();
+      }
+      const sources = rules.map((r) => JSON.stringify(r.SourceSecurityGroupId));
+      expect(sources.some((s) => s.includes('ProxySecurityGroup'))).toBe(true);
+      expect(sources.some((s) => s.includes('RotationSecurityGroup'))).toBe(true);
+    });
+
+    it('have no inline ingress and no 0.0.0.0/0 ingress anywhere', () => {
+      for (const [, group] of resourcesOf(prod, 'AWS::EC2::SecurityGroup')) {
+        for (const rule of (group.Properties?.SecurityGroupIngress as { CidrIp?: string }[] | undefined) ?? []) {
+          expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+        }
+      }
+      prod.resourcePropertiesCountIs('AWS::EC2::SecurityGroupIngress', { CidrIp: '0.0.0.0/0' }, 0);
+    });
+
+    it('have no open egress on the database', () => {
+      prod.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: Match.stringLikeRegexp('^CRM database'),
+        SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
+      });
+    });
+  });
+
+  describe('events', () => {
+    it('subscribes failure, maintenance, configuration change and low storage events', () => {
+      prod.hasResourceProperties('AWS::RDS::EventSubscription', {
+        SourceType: 'db-instance',
+        EventCategories: Match.arrayWith(['failure', 'maintenance', 'configuration change', 'low storage']),
+      });
+    });
+
+    it('publish to a KMS-encrypted topic that refuses non-TLS publishing', () => {
+      prod.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      prod.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  it('pins the logical IDs of stateful resources', () => {
+    const ids = (type: string) => Object.keys(prod.findResources(type)).sort();
+    expect({
+      key: ids('AWS::KMS::Key'),
+      instance: ids('AWS::RDS::DBInstance'),
+      secret: ids('AWS::SecretsManager::Secret'),
+      subnetGroup: ids('AWS::RDS::DBSubnetGroup'),
+    }).toEqual({
+      key: ['DataKey2A0DE9E6'],
+      instance: ['DatabaseInstanceAA8A5FDE'],
+      secret: ['crmprodDataDatabaseInstanceSecret44B0CD303fdaad7efa858a3daf9490cf0a702aeb'],
+      subnetGroup: ['DatabaseSubnetGroup7D60F180'],
+    });
+  });
+
+  it('matches the snapshot', () => {
+    expect(prod.toJSON()).toMatchSnapshot();
+  });
+});
