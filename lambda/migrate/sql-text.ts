@@ -76,14 +76,15 @@ export function maskSql(sql: string): string {
       out += `'${blank(sql.slice(i + 1, Math.min(j, n)))}${j < n ? "'" : ''}`;
       i = j + 1;
     } else if (ch === '"') {
-      // Quoted identifiers are code: kept as written, but a ; inside one must not split.
+      // Quoted identifiers are code and kept as written, except that a ; inside one is blanked
+      // so it cannot split the statement.
       let j = i + 1;
       while (j < n) {
         if (sql[j] === '"' && sql[j + 1] === '"') j += 2;
         else if (sql[j] === '"') break;
         else j++;
       }
-      out += sql.slice(i, Math.min(j + 1, n));
+      out += sql.slice(i, Math.min(j + 1, n)).replace(/;/g, ' ');
       i = j + 1;
     } else if (ch === '$' && !IDENT_CHAR.test(sql[i - 1] ?? ' ')) {
       const tag = DOLLAR_TAG.exec(sql.slice(i, i + 100))?.[0];
