@@ -1,11 +1,13 @@
 /**
  * Rule `unused-index`: never scanned since statistics were reset (idx_scan = 0), not unique,
- * not a primary key, not backing a constraint (unique/exclusion), valid.
- * Severity by size: < unusedIndexes.minBytes info, < mediumBytes low, else medium. An index whose
- * leading columns cover a foreign key is at most `info`: it keeps deletes on the parent table
- * from scanning this one, which idx_scan does not show until a parent row is deleted.
+ * not a primary key, not backing a constraint (unique/exclusion), valid. `low` from
+ * unusedIndexes.minBytes, `medium` from mediumBytes.
+ * Rule `unused-indexes-small` (info): the unused indexes below minBytes, and those whose leading
+ * columns cover a foreign key (they keep deletes on the parent table from scanning this one,
+ * which idx_scan does not show until a parent row is deleted), listed together in one finding so
+ * a young database's report is not a wall of them.
  */
-import type { Check, CheckContext, CheckResult, Finding, Severity } from '../types';
+import type { Check, CheckContext, CheckResult, Finding } from '../types';
 
 type Row = {
   index_name: string;
@@ -39,13 +41,17 @@ export const unusedIndexes: Check = {
   async run(ctx: CheckContext): Promise<CheckResult> {
     const t = ctx.thresholds.unusedIndexes;
     const { rows } = await ctx.db.query<Row>(SQL);
-    const findings: Finding[] = rows.map((r) => {
+    const findings: Finding[] = [];
+    const small: Row[] = [];
+    for (const r of rows) {
       const sizeBytes = Number(r.size_bytes);
-      let severity: Severity = sizeBytes < t.minBytes ? 'info' : sizeBytes < t.mediumBytes ? 'low' : 'medium';
-      if (r.supports_foreign_key) severity = 'info';
-      return {
+      if (sizeBytes < t.minBytes || r.supports_foreign_key) {
+        small.push(r);
+        continue;
+      }
+      findings.push({
         id: 'unused-index',
-        severity,
+        severity: sizeBytes < t.mediumBytes ? 'low' : 'medium',
         title: `Index ${r.index_name} on ${r.table_name} has never been scanned`,
         subject: r.index_name,
         evidence: {
@@ -57,13 +63,31 @@ export const unusedIndexes: Check = {
           definition: r.definition,
         },
         action: {
-          description: r.supports_foreign_key
-            ? 'It covers a foreign key: keep it if rows of the referenced table are ever deleted or their key updated. Otherwise drop it (check read replicas first: their scans are not counted here).'
-            : 'Every write pays for it and nothing reads it. Check read replicas (their scans are not counted here) and that statistics cover a full business cycle, then drop it (CONCURRENTLY avoids blocking writes; it cannot run inside a transaction block).',
+          description:
+            'Every write pays for it and nothing reads it. Check read replicas (their scans are not counted here) and that statistics cover a full business cycle, then drop it (CONCURRENTLY avoids blocking writes; it cannot run inside a transaction block).',
           sql: [`DROP INDEX CONCURRENTLY IF EXISTS ${r.index_name};`],
         },
-      };
-    });
+      });
+    }
+    if (small.length > 0) {
+      findings.push({
+        id: 'unused-indexes-small',
+        severity: 'info',
+        title: `${small.length} small or foreign-key indexes have never been scanned`,
+        evidence: {
+          totalBytes: small.reduce((sum, r) => sum + Number(r.size_bytes), 0),
+          indexes: small.map((r) => ({
+            index: r.index_name,
+            table: r.table_name,
+            sizeBytes: Number(r.size_bytes),
+            supportsForeignKey: r.supports_foreign_key,
+          })),
+        },
+        action: {
+          description: `Nothing to do yet: re-check once they pass ${Math.round(t.minBytes / 1024 / 1024)} MB or the statistics cover a full business cycle. Keep foreign-key indexes if rows of the referenced table are ever deleted.`,
+        },
+      });
+    }
     return {
       findings,
       metrics: {

@@ -146,6 +146,14 @@ describe('runAdvisor on a database with known problems', () => {
     expect(findingsOf(report, 'unused-index', 'public.people_pkey')).toEqual([]);
   });
 
+  it('lists small unused indexes together in one info finding', () => {
+    const f = only(report, 'unused-indexes-small');
+    expect(f.severity).toBe('info');
+    const names = (f.evidence.indexes as { index: string }[]).map((i) => i.index);
+    expect(names).toEqual(expect.arrayContaining(['public.deals_owner_idx', 'public.deals_owner_stage_idx']));
+    expect(names).not.toContain('public.people_external_ref_idx');
+  });
+
   it('finds the duplicate index and keeps the first by name', () => {
     const f = only(report, 'duplicate-index', 'public.deals_owner_idx');
     expect(f.severity).toBe('medium');
