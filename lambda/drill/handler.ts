@@ -1,0 +1,119 @@
+/**
+ * Restore drill steps (Step Functions → Lambda; `check-freshness` from a daily schedule).
+ * One function, dispatched on `action`:
+ *
+ * - `{ "action": "pick-snapshot" }` → `{ snapshotId, snapshotArn, snapshotCreateTime }`
+ * - `{ "action": "restore", "snapshotId", "targetInstanceId"? }` → `{ targetInstanceId,
+ *   restoreStartedAt, verificationInput, plan }` (the restore core in drill mode: `<DRILL_PREFIX>-…`,
+ *   tag drill=true, deletion protection off; no workflow started)
+ * - `{ "action": "delete-instance", "targetInstanceId" }` → `{ targetInstanceId, outcome:
+ *   "deleting" | "already-deleted" }`; DrillGuardError for anything that is not a drill instance
+ * - `{ "action": "record", "succeeded": boolean, "restoreStartedAt"? }` → `{ succeeded, durationSeconds? }`
+ * - `{ "action": "check-freshness", "stateMachineArn" }` → `{ daysSinceLastSuccess, lastSuccessAt? }`
+ *
+ * Environment:
+ * - DB_INSTANCE_ID     live instance (required)
+ * - SNAPSHOT_PREFIX    managed snapshot prefix (required)
+ * - DRILL_PREFIX       drill instance prefix, e.g. `crm-prod-drill`; the live id must not start with it (required)
+ * - METRICS_NAMESPACE  CloudWatch namespace (required); dimension service=crm-restore-drill
+ */
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { parseRestoreRequest } from '../restore/input';
+import { runRestore } from '../restore/restore';
+import { ValidationError } from '../shared/errors';
+import { createLogger } from '../shared/logger';
+import { parseEnv, requiredString } from '../snapshot/env';
+import { createMetrics } from '../snapshot/metrics';
+import { createRdsClient } from '../snapshot/rds';
+import {
+  type DrillConfig,
+  deleteDrillInstance,
+  drillFreshness,
+  pickNewestSnapshot,
+  recordDrill,
+  validateDrillConfig,
+} from './drill';
+
+const env = parseEnv(
+  z.object({
+    DB_INSTANCE_ID: requiredString,
+    SNAPSHOT_PREFIX: requiredString,
+    DRILL_PREFIX: requiredString,
+    METRICS_NAMESPACE: requiredString,
+  }),
+);
+const config: DrillConfig = {
+  liveInstanceId: env.DB_INSTANCE_ID,
+  snapshotPrefix: env.SNAPSHOT_PREFIX,
+  drillPrefix: env.DRILL_PREFIX,
+};
+validateDrillConfig(config);
+
+const logger = createLogger('crm-restore-drill');
+const metrics = createMetrics(env.METRICS_NAMESPACE, 'crm-restore-drill');
+const rds = createRdsClient();
+const sfn = new SFNClient({ maxAttempts: 5 });
+
+export const DrillEvent = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('pick-snapshot') }),
+  z.object({
+    action: z.literal('restore'),
+    snapshotId: z.string().min(1),
+    targetInstanceId: z.string().min(1).optional(),
+  }),
+  z.object({ action: z.literal('delete-instance'), targetInstanceId: z.string().min(1) }),
+  z.object({
+    action: z.literal('record'),
+    succeeded: z.boolean(),
+    restoreStartedAt: z.iso.datetime({ offset: true }).optional(),
+  }),
+  z.object({ action: z.literal('check-freshness'), stateMachineArn: z.string().startsWith('arn:') }),
+]);
+
+export async function handler(event: unknown): Promise<unknown> {
+  const parsed = DrillEvent.safeParse(event);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ValidationError(issue.path.map(String).join('.') || 'action', issue.message);
+  }
+  const e = parsed.data;
+  try {
+    switch (e.action) {
+      case 'pick-snapshot':
+        return await pickNewestSnapshot(rds, config);
+      case 'restore': {
+        const r = await runRestore(
+          { liveInstanceId: config.liveInstanceId, mode: 'drill', drillPrefix: config.drillPrefix },
+          { rds, sfn, now: () => new Date() },
+          parseRestoreRequest({
+            snapshotId: e.snapshotId,
+            targetInstanceId: e.targetInstanceId,
+            requestedBy: 'restore-drill',
+          }),
+        );
+        return {
+          targetInstanceId: r.targetInstanceId,
+          restoreStartedAt: r.restoreStartedAt,
+          verificationInput: r.verificationInput,
+          plan: r.plan,
+        };
+      }
+      case 'delete-instance':
+        return await deleteDrillInstance(rds, config, e.targetInstanceId);
+      case 'record': {
+        const record = recordDrill(metrics, e.succeeded, e.restoreStartedAt, new Date());
+        metrics.publishStoredMetrics();
+        return record;
+      }
+      case 'check-freshness': {
+        const freshness = await drillFreshness(sfn, metrics, e.stateMachineArn, new Date());
+        metrics.publishStoredMetrics();
+        return freshness;
+      }
+    }
+  } catch (err) {
+    logger.error(`drill step ${e.action} failed`, err as Error);
+    throw err;
+  }
+}
