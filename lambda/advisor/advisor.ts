@@ -16,6 +16,7 @@ import { topStatements } from './checks/top-statements';
 import { unusedIndexes } from './checks/unused-indexes';
 import { vacuumAnalyze } from './checks/vacuum-analyze';
 import { instanceClassMemoryGiB } from './instance-classes';
+import { ADVISOR_SQL_MARKER } from './sql-marker';
 import { resolveThresholds, type ThresholdOverrides } from './thresholds';
 import {
   type AdvisorMetrics,
@@ -75,7 +76,15 @@ async function pgStatStatementsStatus(db: Queryable, installed: boolean): Promis
   }
 }
 
-export async function runAdvisor(db: Queryable, options: AdvisorOptions = {}): Promise<AdvisorReport> {
+/** The session with every statement marked, so the statement checks can leave them out. */
+function marked(db: Queryable): Queryable {
+  const query = (text: string, values?: unknown[]) => db.query(`${ADVISOR_SQL_MARKER} ${text}`, values);
+  // pg's query() is a set of overloads; the checks only use (text, values)
+  return { query: query as unknown as Queryable['query'] };
+}
+
+export async function runAdvisor(session: Queryable, options: AdvisorOptions = {}): Promise<AdvisorReport> {
+  const db = marked(session);
   const now = options.now ?? (() => new Date());
   const generatedAt = now().toISOString();
   const thresholds = resolveThresholds(options.thresholds);

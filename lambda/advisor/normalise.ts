@@ -107,7 +107,7 @@ export function normaliseStatement(text: string, maxLength: number, opts: Normal
     out += ch;
     i++;
   }
-  let collapsed = out.replace(/\s+/g, ' ').trim();
+  let collapsed = out.replace(/\s+/g, ' ').replace(/\(\s+/g, '(').replace(/\s+\)/g, ')').trim();
   // IN (?, ?, ?) and VALUES (?, ?) lists say nothing more than one element
   if (placeholder === '?') collapsed = collapsed.replace(/\(\s*\?(\s*,\s*\?)+\s*\)/g, '(?, …)');
   return collapsed.length > maxLength ? `${collapsed.slice(0, Math.max(0, maxLength - 1)).trimEnd()}…` : collapsed;

@@ -15,6 +15,7 @@ type Row = {
   index_name: string;
   table_name: string;
   table_oid: number;
+  index_oid: number;
   am: string;
   keys: number[];
   key_count: number;
@@ -35,6 +36,7 @@ const SQL = `
   SELECT format('%I.%I', n.nspname, ic.relname) AS index_name,
          format('%I.%I', n.nspname, tc.relname) AS table_name,
          tc.oid::int AS table_oid,
+         i.indexrelid::int AS index_oid,
          am.amname AS am,
          string_to_array(i.indkey::text, ' ')::int[] AS keys,
          i.indnkeyatts::int AS key_count,
@@ -111,7 +113,11 @@ export const duplicateIndexes: Check = {
       for (const r of indexes) groups.set(signature(r), [...(groups.get(signature(r)) ?? []), r]);
       const representatives: Row[] = [];
       for (const group of groups.values()) {
-        const sorted = [...group].sort((a, b) => keepRank(b) - keepRank(a) || a.index_name.localeCompare(b.index_name));
+        // keep the constraint/unique one, else the one in use, else the oldest (most likely the migration's)
+        const sorted = [...group].sort(
+          (a, b) =>
+            keepRank(b) - keepRank(a) || Number(b.index_scans) - Number(a.index_scans) || a.index_oid - b.index_oid,
+        );
         const [keep, ...drop] = sorted;
         representatives.push(keep);
         if (drop.length === 0) continue;

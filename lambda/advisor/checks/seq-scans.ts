@@ -6,6 +6,7 @@
  * table are listed as the likely culprits (normalised text only).
  */
 import { normaliseStatement } from '../normalise';
+import { NOT_ADVISOR_SQL } from '../sql-marker';
 import type { Check, CheckContext, CheckResult, EvidenceRow, Finding } from '../types';
 
 type Row = {
@@ -32,6 +33,7 @@ const CANDIDATES_SQL = `
   SELECT queryid::text AS queryid, query, calls::text AS calls, total_exec_time AS total_ms
     FROM pg_stat_statements
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND ${NOT_ADVISOR_SQL}
      AND position(lower($1) IN lower(query)) > 0
      AND query ~* '^\\s*(SELECT|UPDATE|DELETE|WITH|MERGE)\\y'
    ORDER BY total_exec_time DESC

@@ -6,6 +6,7 @@
  * (the normal approximation) and labelled `p95ApproxMs` everywhere.
  */
 import { explainSql, normaliseStatement } from '../normalise';
+import { NOT_ADVISOR_SQL } from '../sql-marker';
 import { severityAtLeast } from '../thresholds';
 import type { Check, CheckContext, CheckResult, EvidenceRow, Finding } from '../types';
 
@@ -28,6 +29,7 @@ const STATEMENTS_SQL = (orderBy: 'total_exec_time' | 'mean_exec_time') => `
          rows::text AS rows, shared_blks_hit::text AS shared_blks_hit, shared_blks_read::text AS shared_blks_read
     FROM pg_stat_statements
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND ${NOT_ADVISOR_SQL}
      AND calls >= $1
      AND query !~* '^\\s*(BEGIN|COMMIT|ROLLBACK|SET|SHOW|DISCARD|DEALLOCATE)\\y'
    ORDER BY ${orderBy} DESC
@@ -36,7 +38,8 @@ const STATEMENTS_SQL = (orderBy: 'total_exec_time' | 'mean_exec_time') => `
 const COUNT_SQL = `
   SELECT count(*)::int AS n
     FROM pg_stat_statements
-   WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+   WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND ${NOT_ADVISOR_SQL}`;
 
 const Z95 = 1.645;
 
