@@ -6,7 +6,9 @@
  */
 import { Client } from 'pg';
 import { runAdvisor } from '../../../lambda/advisor/advisor';
-import type { AdvisorReport, Finding } from '../../../lambda/advisor/types';
+import { cacheHit } from '../../../lambda/advisor/checks/cache-hit';
+import { connections } from '../../../lambda/advisor/checks/connections';
+import type { AdvisorReport, Check, Finding } from '../../../lambda/advisor/types';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
 
 /** Polls until `probe` returns a value other than undefined; never sleeps blindly. */
@@ -35,8 +37,11 @@ describe('runAdvisor on a database with known problems', () => {
   let db: TestDatabase;
   let work: Client;
   let idle: Client;
+  let sleeper: Client;
+  let sleeping: Promise<unknown>;
   let advisor: Client;
   let idlePid: number;
+  let sleeperPid: number;
   let report: AdvisorReport;
   const lookedUpEmail = 'person-41234@example.test';
 
@@ -44,8 +49,9 @@ describe('runAdvisor on a database with known problems', () => {
     db = await createTestDatabase('crm_advisor');
     work = new Client({ connectionString: db.url });
     idle = new Client({ connectionString: db.url, application_name: 'leaky-worker' });
+    sleeper = new Client({ connectionString: db.url, application_name: 'slow-report' });
     advisor = new Client({ connectionString: db.url, application_name: 'crm-advisor' });
-    await Promise.all([work.connect(), idle.connect(), advisor.connect()]);
+    await Promise.all([work.connect(), idle.connect(), sleeper.connect(), advisor.connect()]);
     await work.query('CREATE EXTENSION pg_stat_statements');
     // one process per scan, so seq_scan counts are exact
     await work.query('SET max_parallel_workers_per_gather = 0');
@@ -109,15 +115,28 @@ describe('runAdvisor on a database with known problems', () => {
       return rows[0]?.state === 'idle in transaction' ? true : undefined;
     });
 
+    // A long-running statement, cancelled after the advisor has run.
+    sleeperPid = (await sleeper.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    sleeping = sleeper.query("SELECT pg_sleep(120), 'do-not-report-me'").catch(() => undefined);
+    await waitFor('active statement', async () => {
+      const { rows } = await advisor.query<{ state: string; query: string }>(
+        'SELECT state, query FROM pg_stat_activity WHERE pid = $1',
+        [sleeperPid],
+      );
+      return rows[0]?.state === 'active' && rows[0].query.includes('pg_sleep') ? true : undefined;
+    });
+
     report = await runAdvisor(advisor, {
-      thresholds: { sessions: { idleInTransactionSeconds: 0 } },
+      thresholds: { sessions: { idleInTransactionSeconds: 0, longRunningSeconds: 0 } },
       now: () => new Date('2026-11-28T06:00:00Z'),
     });
   });
 
   afterAll(async () => {
     await idle?.query('ROLLBACK').catch(() => {});
-    await Promise.all([work?.end(), idle?.end(), advisor?.end()]);
+    await advisor?.query('SELECT pg_cancel_backend($1)', [sleeperPid]).catch(() => {});
+    await sleeping;
+    await Promise.all([work?.end(), idle?.end(), sleeper?.end(), advisor?.end()]);
     await db?.drop();
   });
 
@@ -203,9 +222,59 @@ describe('runAdvisor on a database with known problems', () => {
     expect(report.metrics.idleInTransactionSessions).toBe(1);
   });
 
+  it('finds the long-running statement by pid, role and duration, without its literals', () => {
+    const f = only(report, 'long-running-query', `pid ${sleeperPid}`);
+    expect(f.evidence).toMatchObject({ pid: sleeperPid, state: 'active', application: 'slow-report' });
+    expect(f.evidence.statementPrefix).toBe('SELECT pg_sleep(?), ?');
+    expect(f.action.sql?.[0]).toBe(`SELECT pg_cancel_backend(${sleeperPid});`);
+    expect(JSON.stringify(report)).not.toContain('do-not-report-me');
+    expect(report.metrics.longRunningQueries).toBe(1);
+  });
+
   it('does not report its own session', () => {
-    const pids = report.findings.filter((f) => f.id === 'idle-in-transaction').map((f) => f.evidence.pid);
-    expect(pids).toEqual([idlePid]);
+    const pids = report.findings
+      .filter((f) => f.id === 'idle-in-transaction' || f.id === 'long-running-query')
+      .map((f) => f.evidence.pid);
+    expect(pids.sort()).toEqual([idlePid, sleeperPid].sort());
+  });
+
+  it('breaks connection usage down by client when it crosses a threshold', async () => {
+    const r = await runAdvisor(advisor, {
+      checks: [connections],
+      thresholds: { connections: { lowRatio: 0, mediumRatio: 0.999, highRatio: 0.9999 } },
+    });
+    const f = only(r, 'connection-usage');
+    expect(f.severity).toBe('low');
+    expect(f.evidence.byClient).toContainEqual(
+      expect.objectContaining({ application: 'leaky-worker', state: 'idle in transaction', connections: 1 }),
+    );
+  });
+
+  it('judges the cache hit ratio once there is enough activity', async () => {
+    const r = await runAdvisor(advisor, {
+      checks: [cacheHit],
+      thresholds: { cache: { minBlockAccesses: 0, lowRatio: 1.01, mediumRatio: 0, highRatio: 0 } },
+    });
+    const f = only(r, 'cache-hit-ratio');
+    expect(f.severity).toBe('low');
+    expect(f.evidence.cacheHitRatio).toBe(r.metrics.cacheHitRatio);
+    expect(f.action.config?.field).toBe('database.instanceClass');
+  });
+
+  it('turns a failing check into a finding and still reports the others', async () => {
+    const broken: Check = {
+      name: 'broken',
+      run: async () => {
+        throw Object.assign(new Error('permission denied for view pg_stat_statements'), { code: '42501' });
+      },
+    };
+    const errors: string[] = [];
+    const r = await runAdvisor(advisor, { checks: [broken, connections], onCheckError: (name) => errors.push(name) });
+    const f = only(r, 'advisor-check-failed', 'broken');
+    expect(f.evidence).toMatchObject({ check: 'broken', sqlState: '42501' });
+    expect(f.action.sql).toEqual(['GRANT pg_monitor TO crm_monitor;']);
+    expect(errors).toEqual(['broken']);
+    expect(r.metrics.connections).toBeGreaterThan(0);
   });
 
   it('finds the sequence near exhaustion', () => {
