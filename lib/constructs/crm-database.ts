@@ -49,12 +49,14 @@ export class CrmDatabase extends Construct {
   public readonly subnetGroup: rds.SubnetGroup;
   public readonly instanceIdentifier: string;
   public readonly port: number;
+  public readonly databaseName: string;
 
   constructor(scope: Construct, id: string, props: CrmDatabaseProps) {
     super(scope, id);
     const cfg = props.database;
     this.instanceIdentifier = `crm-${props.environmentName}`;
     this.port = cfg.port;
+    this.databaseName = cfg.databaseName;
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
-import { acknowledgeFunctionPolicy, FunctionRole } from './function-role';
+import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
 
 /** Repository root, so entries can be given relative to it (`lambda/<name>/handler.ts`). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -165,6 +165,7 @@ export class CrmFunction extends Construct {
       },
     });
     this.acknowledgeDefaults();
+    acknowledgeImportedVpc(this.function, props.vpc);
   }
 
   /** Acknowledges the findings every function role has by construction. */

@@ -7,7 +7,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
-import { acknowledgeFunctionPolicy, FunctionRole } from './function-role';
+import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
 
 export interface CrmProviderProps {
   /** The CrmFunction answering Create/Update/Delete. */
@@ -85,6 +85,7 @@ export class CrmProvider extends Construct {
       'The Provider framework invokes the handler by qualified ARN (versions/aliases of that one function only); CDK generates this grant.',
     );
     acknowledgeFunctionPolicy(role, logGroup);
+    acknowledgeImportedVpc(framework, props.vpc);
   }
 
   private logicalIdOf(fn: lambda.IFunction): string {

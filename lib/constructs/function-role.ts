@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { acknowledge } from '../compliance';
 
 export interface ManagedPolicyRoleProps {
@@ -104,5 +104,19 @@ export function acknowledgeFunctionPolicy(role: FunctionRole, logGroup: logs.ILo
     role.policy,
     'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
     'CDK grants on the KMS-encrypted dead-letter queue use the ReEncrypt* family; the resource is the single project key.',
+  );
+}
+
+/**
+ * CT.LAMBDA.PR.3 reads subnet ids only as literals or same-template references; a function in a
+ * VPC owned by another stack gets them through Fn::ImportValue, which the rule cannot follow.
+ * The function is in the VPC all the same (the infra tests assert its VpcConfig).
+ */
+export function acknowledgeImportedVpc(fn: IConstruct, vpc: IConstruct): void {
+  if (Stack.of(fn) === Stack.of(vpc)) return;
+  acknowledge(
+    fn,
+    'cdk-validator-cfnguard::lambda_inside_vpc_check',
+    'The function runs in the private subnets of the VPC from the network stack; the subnet ids arrive via Fn::ImportValue, which this guard rule cannot resolve.',
   );
 }

@@ -69,10 +69,15 @@ export async function writeDevTokens(secret: string, stateDir = '.crm'): Promise
 
 /** `authenticate` for createApp: a valid dev token → its identity; anything else → null (401). */
 export function devAuthenticator(secret: string): (c: Context) => Promise<Identity | null> {
+  // Verified tokens are remembered until they expire, as API Gateway caches authorizer results;
+  // only valid tokens are cached, so a forged one is verified (and refused) every time.
+  const verified = new Map<string, { identity: Identity; exp: number }>();
   return async (c) => {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer\s+([A-Za-z0-9._-]{1,4096})\s*$/i.exec(header) : null;
     if (!m) return null;
+    const hit = verified.get(m[1]);
+    if (hit && hit.exp > Date.now() / 1000) return hit.identity;
     try {
       const payload = await verify(m[1], secret, { alg: 'HS256', iss: ISSUER });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0) return null;
@@ -80,7 +85,10 @@ export function devAuthenticator(secret: string): (c: Context) => Promise<Identi
         ? payload['cognito:groups'].filter((g): g is string => typeof g === 'string')
         : [];
       const email = typeof payload.email === 'string' ? payload.email : undefined;
-      return { sub: payload.sub, ...(email ? { email } : {}), groups };
+      const identity: Identity = { sub: payload.sub, ...(email ? { email } : {}), groups };
+      if (verified.size >= 1000) verified.clear();
+      verified.set(m[1], { identity, exp: typeof payload.exp === 'number' ? payload.exp : 0 });
+      return identity;
     } catch {
       return null; // bad signature, expired, malformed: all plain 401s
     }

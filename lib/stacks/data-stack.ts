@@ -5,6 +5,7 @@ import type { EnvironmentConfig } from '../config';
 import { CrmDatabase } from '../constructs/crm-database';
 import type { CrmNetwork } from '../constructs/crm-network';
 import { EncryptionKey } from '../constructs/log-encryption-key';
+import { SchemaMigration } from '../constructs/schema-migration';
 import { SecureTopic } from '../constructs/secure-topic';
 import { retentionDays } from './retention';
 
@@ -18,6 +19,7 @@ export class DataStack extends Stack {
   public readonly database: CrmDatabase;
   public readonly key: EncryptionKey;
   public readonly eventTopic: SecureTopic;
+  public readonly schema: SchemaMigration;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, { ...props, terminationProtection: props.config.terminationProtection });
@@ -40,6 +42,14 @@ export class DataStack extends Stack {
       database: config.database,
       logRetention: retentionDays(config.logRetentionDays),
       eventTopic: this.eventTopic.topic,
+    });
+    this.schema = new SchemaMigration(this, 'Schema', {
+      vpc: network.vpc,
+      database: this.database,
+      encryptionKey: this.key.key,
+      logRetention: retentionDays(config.logRetentionDays),
+      lockTimeoutMs: config.database.migration.lockTimeoutMs,
+      statementTimeoutMs: config.database.migration.statementTimeoutMs,
     });
   }
 

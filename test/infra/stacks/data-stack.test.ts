@@ -1,4 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { loadMigrations, migrationsHash } from '../../../lambda/migrate/migrations';
 import { resourcesOf, synthStage, testConfig } from '../fixtures';
 
 describe('DataStack', () => {
@@ -220,9 +221,11 @@ describe('DataStack', () => {
         expect(r.SourceSecurityGroupId).toBeDefined();
         expect(r.CidrIp).toBeUndefined();
       }
-      const sources = rules.map((r) => JSON.stringify(r.SourceSecurityGroupId));
-      expect(sources.some((s) => s.includes('ProxySecurityGroup'))).toBe(true);
-      expect(sources.some((s) => s.includes('RotationSecurityGroup'))).toBe(true);
+      const sources = rules.map((r) => JSON.stringify(r.SourceSecurityGroupId)).sort();
+      expect(sources).toHaveLength(3);
+      expect(sources[0]).toContain('ProxySecurityGroup');
+      expect(sources[1]).toContain('RotationSecurityGroup');
+      expect(sources[2]).toContain('SchemaHandlerSecurityGroup');
     });
 
     it('have no inline ingress and no 0.0.0.0/0 ingress anywhere', () => {
@@ -256,6 +259,57 @@ describe('DataStack', () => {
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+  });
+
+  describe('schema migration', () => {
+    it('runs when and only when the migration files change', () => {
+      prod.hasResourceProperties('Custom::SchemaMigration', {
+        MigrationsHash: migrationsHash(loadMigrations()),
+      });
+    });
+
+    it('waits for the database and the rules that let it in', () => {
+      const [, resource] = resourcesOf(prod, 'Custom::SchemaMigration')[0] as [string, { DependsOn?: string[] }];
+      expect(resource.DependsOn).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^DatabaseInstance/),
+          expect.stringMatching(/^DatabaseSecurityGroupfrom.*SchemaHandler/),
+        ]),
+      );
+    });
+
+    it('bundles the handler with the SQL files, in the VPC, with a timeout well under the CloudFormation limit', () => {
+      prod.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('schema migrations'),
+        Timeout: 720,
+        ReservedConcurrentExecutions: 1,
+        VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+        Environment: {
+          Variables: Match.objectLike({
+            DB_PORT: '5433',
+            DB_NAME: 'crm',
+            MIGRATION_LOCK_TIMEOUT_MS: '5000',
+            MIGRATION_STATEMENT_TIMEOUT_MS: '600000',
+            DB_SECRET_ARN: Match.anyValue(),
+            DB_HOST: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseInstance'), 'Endpoint.Address'] },
+          }),
+        },
+      });
+    });
+
+    it('may read the master secret', () => {
+      prod.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+        Description: Match.stringLikeRegexp('Handler function'),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Resource: { Ref: Match.stringLikeRegexp('DatabaseInstanceSecret') },
+            }),
           ]),
         },
       });
