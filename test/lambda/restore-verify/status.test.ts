@@ -12,11 +12,9 @@ beforeEach(() => rdsMock.reset());
 
 describe('instanceStatus', () => {
   it('reports a creating instance as neither available nor failed, without an endpoint', async () => {
-    rdsMock
-      .on(DescribeDBInstancesCommand)
-      .resolves({
-        DBInstances: [dbInstance({ DBInstanceIdentifier: TARGET, DBInstanceStatus: 'creating', Endpoint: undefined })],
-      });
+    rdsMock.on(DescribeDBInstancesCommand).resolves({
+      DBInstances: [dbInstance({ DBInstanceIdentifier: TARGET, DBInstanceStatus: 'creating', Endpoint: undefined })],
+    });
     expect(await instanceStatus(rds, TARGET)).toEqual({
       targetInstanceId: TARGET,
       status: 'creating',

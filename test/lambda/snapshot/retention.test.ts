@@ -7,35 +7,39 @@ const NOW = new Date('2026-11-28T03:00:00Z');
 const DAY = 86_400_000;
 
 interface Spec {
-  minutesAgo: number | null;
+  dated: boolean;
   managed: boolean;
   prefixed: boolean;
   type: 'manual' | 'automated' | 'shared' | 'public';
   status: 'available' | 'creating' | 'deleting' | 'failed' | 'copying';
 }
 
+/** Mostly `yes`, so most generated snapshots are deletion candidates and the exceptions stand out. */
+const mostly = <T>(usual: T, ...others: T[]) =>
+  fc.oneof({ arbitrary: fc.constant(usual), weight: 3 }, { arbitrary: fc.constantFrom(...others), weight: 1 });
+
 const specArb: fc.Arbitrary<Spec> = fc.record({
-  minutesAgo: fc.option(fc.integer({ min: 0, max: 90 * 24 * 60 }), { freq: 8 }),
-  managed: fc.boolean(),
-  prefixed: fc.boolean(),
-  type: fc.constantFrom('manual', 'automated', 'shared', 'public'),
-  status: fc.constantFrom('available', 'creating', 'deleting', 'failed', 'copying'),
+  dated: mostly(true, false),
+  managed: mostly(true, false),
+  prefixed: mostly(true, false),
+  type: mostly<Spec['type']>('manual', 'automated', 'shared', 'public'),
+  status: mostly<Spec['status']>('available', 'creating', 'deleting', 'failed', 'copying'),
 });
 
-// Distinct create times keep "newest" unambiguous; ties are covered by a separate example test.
-const snapshotsArb = fc
-  .uniqueArray(specArb, { maxLength: 40, selector: (s) => s.minutesAgo ?? Math.random() })
-  .map((specs) =>
+// Distinct create times keep "newest" unambiguous; ties are covered by an example test below.
+const snapshotsArb = fc.uniqueArray(fc.integer({ min: 0, max: 90 * 24 * 60 }), { maxLength: 40 }).chain((minutesAgo) =>
+  fc.array(specArb, { minLength: minutesAgo.length, maxLength: minutesAgo.length }).map((specs) =>
     specs.map((s, i) =>
       dbSnapshot({
         DBSnapshotIdentifier: s.prefixed ? `${PREFIX}-snap-${i}` : `other-snap-${i}`,
-        SnapshotCreateTime: s.minutesAgo === null ? undefined : new Date(NOW.getTime() - s.minutesAgo * 60_000),
+        SnapshotCreateTime: s.dated ? new Date(NOW.getTime() - minutesAgo[i]! * 60_000) : undefined,
         TagList: s.managed ? managedTags() : [{ Key: 'team', Value: 'crm' }],
         SnapshotType: s.type,
         Status: s.status,
       }),
     ),
-  );
+  ),
+);
 
 const policyArb: fc.Arbitrary<RetentionPolicy> = fc.record({
   retentionDays: fc.integer({ min: 1, max: 60 }),
@@ -60,6 +64,7 @@ describe('planRetention (properties)', () => {
         const { toDelete } = planRetention(snaps, policy, NOW);
         for (const s of toDelete) expect(isCandidate(s)).toBe(true);
       }),
+      { numRuns: 500 },
     );
   });
 
