@@ -78,7 +78,7 @@ async function pgStatStatementsStatus(db: Queryable, installed: boolean): Promis
 
 /** The session with every statement marked, so the statement checks can leave them out. */
 function marked(db: Queryable): Queryable {
-  const query = (text: string, values?: unknown[]) => db.query(`${ADVISOR_SQL_MARKER} ${text}`, values);
+  const query = (text: string, values?: unknown[]) => db.query(`${text}\n${ADVISOR_SQL_MARKER}`, values);
   // pg's query() is a set of overloads; the checks only use (text, values)
   return { query: query as unknown as Queryable['query'] };
 }
