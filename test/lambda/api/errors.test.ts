@@ -1,4 +1,4 @@
-import { type ApiFixture, type Caller, startApiFixture } from './fixture';
+import { type ApiFixture, type ApiResponse, type Caller, startApiFixture } from './fixture';
 
 let api: ApiFixture;
 let admin: Caller;
@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => api.close());
 
-function expectProblem(res: { status: number; headers: Headers; body: any }, status: number) {
+function expectProblem(res: ApiResponse, status: number) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toBe('application/problem+json');
   expect(res.body).toMatchObject({

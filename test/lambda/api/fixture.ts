@@ -10,6 +10,7 @@ import { type LocalApiServer, startLocalApiServer } from '../../../lib/local/api
 import { signDevToken } from '../../../lib/local/dev-auth';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
 
+// biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
 export interface ApiResponse<T = any> {
   readonly status: number;
   readonly headers: Headers;
@@ -32,6 +33,7 @@ export interface ApiFixture {
   /** Owner pool for assertions on the database. */
   readonly pool: Pool;
   caller(role: Role | 'none', name?: string): Promise<Caller>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
   request<T = any>(
     method: string,
     path: string,
@@ -88,6 +90,7 @@ export async function startApiFixture(opts: { maxBodyBytes?: number } = {}): Pro
       } catch {
         // not JSON: keep the text
       }
+      // biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
       return { status: res.status, headers: res.headers, body: parsed as any, text };
     },
     async close() {
