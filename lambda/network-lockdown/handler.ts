@@ -30,7 +30,10 @@ export async function lockDown(client: EC2Client, groupId: string): Promise<{ in
   let nextToken: string | undefined;
   do {
     const page = await client.send(
-      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }], NextToken: nextToken }),
+      new DescribeSecurityGroupRulesCommand({
+        Filters: [{ Name: 'group-id', Values: [groupId] }],
+        NextToken: nextToken,
+      }),
     );
     for (const rule of page.SecurityGroupRules ?? []) {
       if (!rule.SecurityGroupRuleId) continue;
@@ -50,7 +53,10 @@ export async function lockDown(client: EC2Client, groupId: string): Promise<{ in
 export async function onEvent(event: CloudFormationCustomResourceEvent, client: EC2Client): Promise<LockdownResult> {
   const groupId = event.ResourceProperties.SecurityGroupId;
   if (typeof groupId !== 'string' || !/^sg-[0-9a-f]{8,17}$/.test(groupId)) {
-    throw new ValidationError('SecurityGroupId', `must be a security group id such as sg-0123abcd (got ${String(groupId)})`);
+    throw new ValidationError(
+      'SecurityGroupId',
+      `must be a security group id such as sg-0123abcd (got ${String(groupId)})`,
+    );
   }
   const physicalId = `default-sg-lockdown-${groupId}`;
   if (event.RequestType === 'Delete') {

@@ -1,8 +1,10 @@
 import { ENVIRONMENTS, InvalidConfigError, loadConfigs, validateConfig } from '../../../lib/config';
 
-function withChange(name: 'dev' | 'prod', change: (c: Record<string, any>) => void): unknown {
-  // biome-ignore lint/suspicious/noExplicitAny: tests poke arbitrary (also wrongly typed) values into the config
-  const copy = structuredClone(ENVIRONMENTS[name]) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: tests poke arbitrary (also wrongly typed) values into the config
+type Loose = Record<string, any>;
+
+function withChange(name: 'dev' | 'prod', change: (c: Loose) => void): unknown {
+  const copy = structuredClone(ENVIRONMENTS[name]) as Loose;
   change(copy);
   return copy;
 }
@@ -29,7 +31,7 @@ describe('environment config', () => {
     expect(prod.terminationProtection).toBe(true);
   });
 
-  const bad: [string, (c: Record<string, any>) => void, RegExp][] = [
+  const bad: [string, (c: Loose) => void, RegExp][] = [
     [
       'backup retention below 7',
       (c) => (c.database.backupRetentionDays = 3),
