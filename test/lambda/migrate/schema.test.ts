@@ -208,10 +208,11 @@ describe('crm_app role', () => {
 });
 
 describe('crm_monitor role', () => {
-  it('reads CRM tables and statistics but cannot write', async () => {
+  it('reads statistics and sequence positions, but no CRM data, and cannot write', async () => {
     await inTransaction(async (c) => {
-      await c.query('SELECT count(*) FROM crm.deals');
       await c.query('SELECT count(*) FROM pg_stat_activity');
+      await c.query('SELECT count(*) FROM pg_stat_statements');
+      await expectSqlState(c, 'SELECT count(*) FROM crm.contacts', '42501');
       await expectSqlState(
         c,
         "INSERT INTO crm.audit_log (actor, action, entity) VALUES ('x', 'create', 'deal')",
