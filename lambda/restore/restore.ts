@@ -224,6 +224,13 @@ export async function planRestore(config: RestoreConfig, deps: RestoreDeps, req:
       `is the live instance ${config.liveInstanceId}; a restore always creates a new instance`,
     );
   }
+  // The restore role may only create instances under the live instance's prefix (see RestoreWorkflow).
+  if (!drill && !targetInstanceId.startsWith(`${config.liveInstanceId.toLowerCase()}-`)) {
+    throw new ValidationError(
+      'targetInstanceId',
+      `must start with "${config.liveInstanceId.toLowerCase()}-" (e.g. ${config.liveInstanceId.toLowerCase()}-restore-1); other names are outside the restore permissions`,
+    );
+  }
 
   const live = await describeInstance(deps.rds, config.liveInstanceId);
   if (!live) throw new ConfigError('DB_INSTANCE_ID', `live instance ${config.liveInstanceId} not found`);

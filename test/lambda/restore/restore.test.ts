@@ -142,6 +142,12 @@ describe('restore: bad input is refused with a typed error naming the field and 
       /is the live instance crm-prod/,
     ],
     [
+      'a target outside the live instance prefix',
+      { snapshotId: SNAP, targetInstanceId: 'other-db-1' },
+      'targetInstanceId',
+      /must start with "crm-prod-"/,
+    ],
+    [
       'a target already in use',
       { snapshotId: SNAP, targetInstanceId: 'crm-prod-old' },
       'targetInstanceId',
