@@ -1,6 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config';
+import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 
@@ -12,6 +13,7 @@ export interface CrmStageProps extends StageProps {
 export class CrmStage extends Stage {
   public readonly network: NetworkStack;
   public readonly data: DataStack;
+  public readonly api: ApiStack;
 
   constructor(scope: Construct, id: string, props: CrmStageProps) {
     super(scope, id, props);
@@ -24,6 +26,13 @@ export class CrmStage extends Stage {
       config,
       network: this.network.network,
       description: `CRM ${config.name}: database`,
+    });
+    // Stateless: no termination protection, replaceable at any time.
+    this.api = new ApiStack(this, 'Api', {
+      config,
+      network: this.network.network,
+      database: this.data.database,
+      description: `CRM ${config.name}: API, user pool, WAF`,
     });
   }
 }

@@ -28,5 +28,16 @@ export const dev: EnvironmentConfig = {
     proxy: { maxConnectionsPercent: 80, maxIdleConnectionsPercent: 20, idleClientTimeoutSeconds: 1800 },
     migration: { lockTimeoutMs: 5_000, statementTimeoutMs: 600_000, snapshotBeforeMigration: false },
   },
+  api: {
+    throttling: { rateLimit: 50, burstLimit: 100 },
+    wafRateLimitPer5Min: 2_000,
+    allowedIpCidrs: [],
+    corsOrigins: ['https://crm-dev.example.com', 'http://localhost:3000'],
+    maxBodyKiB: 64,
+    reservedConcurrency: 10,
+    memoryMiB: 512,
+    dbPoolMax: 2,
+    mfa: 'optional',
+  },
   alarms: { emails: [] },
 };

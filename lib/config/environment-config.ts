@@ -23,6 +23,20 @@ const logRetention = z.number().refine((v) => (LOG_RETENTION_DAYS as readonly nu
 
 const email = z.email({ error: 'must be an e-mail address' });
 
+/** A browser origin the API answers CORS requests from: https, or http://localhost for local development. */
+const corsOrigin = z
+  .string()
+  .regex(
+    /^(https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?|http:\/\/localhost(:\d{1,5})?)$/,
+    {
+      error: 'must be an https origin without a path (e.g. https://crm.example.com), or http://localhost[:port]',
+    },
+  );
+
+const allowedCidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(3[0-2]|[12]?\d)$/, {
+  error: 'must be an IPv4 CIDR such as 203.0.113.0/24',
+});
+
 /** Instance classes this project is sized and tested for (Graviton, burstable for dev). */
 export const INSTANCE_CLASS =
   /^(t4g\.(micro|small|medium|large|xlarge|2xlarge)|(m7g|m8g|r7g|r8g)\.(large|xlarge|[0-9]*xlarge))$/;
@@ -99,6 +113,32 @@ export const environmentConfigSchema = z
         snapshotBeforeMigration: z.boolean(),
       }),
     }),
+    api: z.object({
+      /** Stage-wide API Gateway throttling: steady requests per second and burst. */
+      throttling: z.object({
+        rateLimit: int(1, 10_000),
+        burstLimit: int(1, 5_000),
+      }),
+      /** WAF rate-based rule: requests per client IP per 5 minutes before blocking. */
+      wafRateLimitPer5Min: int(100, 2_000_000_000),
+      /** IP allowlist: when non-empty, WAF blocks every other source address. */
+      allowedIpCidrs: z.array(allowedCidr).max(100, { error: 'must list at most 100 CIDRs' }),
+      /** Browser origins allowed by CORS. */
+      corsOrigins: z.array(corsOrigin).min(1, { error: 'must list at least one origin' }),
+      /**
+       * Largest request body in KiB, enforced by WAF and by the application (413). WAF can inspect
+       * at most 64 KiB of an API Gateway request body, so that is the ceiling.
+       */
+      maxBodyKiB: int(8, 64),
+      /** Reserved concurrency of the API function. */
+      reservedConcurrency: int(1, 1_000),
+      /** Memory of the API function, MiB. */
+      memoryMiB: int(128, 10_240),
+      /** Database connections per API function container (pg pool max). */
+      dbPoolMax: int(1, 20),
+      /** Cognito MFA (TOTP). */
+      mfa: z.enum(['required', 'optional'], { error: "must be 'required' or 'optional'" }),
+    }),
     alarms: z.object({
       emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),
     }),
@@ -123,6 +163,22 @@ export const environmentConfigSchema = z
         code: 'custom',
         path: ['database', 'proxy', 'maxIdleConnectionsPercent'],
         message: `must be between 0 and database.proxy.maxConnectionsPercent (${c.database.proxy.maxConnectionsPercent})`,
+      });
+    }
+    c.api.corsOrigins.forEach((origin, i) => {
+      if (c.name === 'prod' && origin.startsWith('http://')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['api', 'corsOrigins', i],
+          message: 'must be an https origin in prod (http://localhost is for development only)',
+        });
+      }
+    });
+    if (c.api.throttling.burstLimit < Math.min(c.api.throttling.rateLimit, 5_000) / 10) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api', 'throttling', 'burstLimit'],
+        message: `must be at least a tenth of api.throttling.rateLimit (>= ${Math.ceil(Math.min(c.api.throttling.rateLimit, 5_000) / 10)})`,
       });
     }
     if (c.database.multiAz && c.network.azCount < 2) {

@@ -2,6 +2,7 @@ import { dev } from './dev';
 import { type EnvironmentConfig, validateConfig } from './environment-config';
 import { prod } from './prod';
 
+export * from './connection-budget';
 export * from './environment-config';
 
 /** Every environment this app can deploy, by name. */

@@ -28,5 +28,16 @@ export const prod: EnvironmentConfig = {
     proxy: { maxConnectionsPercent: 75, maxIdleConnectionsPercent: 25, idleClientTimeoutSeconds: 1800 },
     migration: { lockTimeoutMs: 5_000, statementTimeoutMs: 600_000, snapshotBeforeMigration: true },
   },
+  api: {
+    throttling: { rateLimit: 500, burstLimit: 1_000 },
+    wafRateLimitPer5Min: 3_000,
+    allowedIpCidrs: [],
+    corsOrigins: ['https://crm.example.com'],
+    maxBodyKiB: 64,
+    reservedConcurrency: 100,
+    memoryMiB: 1_024,
+    dbPoolMax: 2,
+    mfa: 'required',
+  },
   alarms: { emails: ['crm-oncall@example.com'] },
 };

@@ -22,6 +22,7 @@ export interface SynthesisedStage {
   readonly templates: {
     readonly network: Template;
     readonly data: Template;
+    readonly api: Template;
   };
 }
 
@@ -36,6 +37,7 @@ export function synthStage(config: EnvironmentConfig, opts: { compliance?: boole
     templates: {
       network: Template.fromStack(stage.network),
       data: Template.fromStack(stage.data),
+      api: Template.fromStack(stage.api),
     },
   };
 }

@@ -101,6 +101,54 @@ describe('environment config', () => {
       (c) => (c.database.removalPolicy = 'destroy'),
       /database\.removalPolicy: must be 'snapshot' or 'retain'/,
     ],
+    [
+      'an API rate limit of zero',
+      (c) => (c.api.throttling.rateLimit = 0),
+      /api\.throttling\.rateLimit: must be an integer between 1 and 10000/,
+    ],
+    [
+      'an API burst far below the rate',
+      (c) => {
+        c.api.throttling.rateLimit = 1000;
+        c.api.throttling.burstLimit = 10;
+      },
+      /api\.throttling\.burstLimit: must be at least a tenth of api\.throttling\.rateLimit/,
+    ],
+    [
+      'a WAF rate limit below 100',
+      (c) => (c.api.wafRateLimitPer5Min = 50),
+      /api\.wafRateLimitPer5Min: must be an integer between 100 and 2000000000/,
+    ],
+    [
+      'a WAF rate limit above 2e9',
+      (c) => (c.api.wafRateLimitPer5Min = 3_000_000_000),
+      /api\.wafRateLimitPer5Min: must be an integer between 100 and 2000000000/,
+    ],
+    [
+      'a malformed allowlist entry',
+      (c) => (c.api.allowedIpCidrs = ['10.0.0.1']),
+      /api\.allowedIpCidrs\.0: must be an IPv4 CIDR/,
+    ],
+    [
+      'a CORS origin over plain http',
+      (c) => (c.api.corsOrigins = ['http://crm.example.com']),
+      /api\.corsOrigins\.0: must be an https origin/,
+    ],
+    ['a CORS origin with a path', (c) => (c.api.corsOrigins = ['https://crm.example.com/app']), /api\.corsOrigins\.0/],
+    ['no CORS origin', (c) => (c.api.corsOrigins = []), /api\.corsOrigins: must list at least one origin/],
+    [
+      'a body limit WAF cannot inspect',
+      (c) => (c.api.maxBodyKiB = 256),
+      /api\.maxBodyKiB: must be an integer between 8 and 64/,
+    ],
+    [
+      'zero reserved concurrency',
+      (c) => (c.api.reservedConcurrency = 0),
+      /api\.reservedConcurrency: must be an integer between 1 and 1000/,
+    ],
+    ['too little memory', (c) => (c.api.memoryMiB = 64), /api\.memoryMiB: must be an integer between 128 and 10240/],
+    ['a pool of 50', (c) => (c.api.dbPoolMax = 50), /api\.dbPoolMax: must be an integer between 1 and 20/],
+    ['an unknown MFA mode', (c) => (c.api.mfa = 'off'), /api\.mfa: must be 'required' or 'optional'/],
     ['a missing field', (c) => delete c.database.port, /database\.port: .*\(missing\)/],
     ['a wrongly typed field', (c) => (c.database.multiAz = 'yes'), /database\.multiAz/],
   ];
@@ -109,6 +157,14 @@ describe('environment config', () => {
     const raw = withChange('dev', change);
     expect(() => validateConfig('dev', raw)).toThrow(InvalidConfigError);
     expect(() => validateConfig('dev', raw)).toThrow(message);
+  });
+
+  it('requires MFA and https-only CORS origins in prod', () => {
+    expect(ENVIRONMENTS.prod.api.mfa).toBe('required');
+    expect(ENVIRONMENTS.dev.api.mfa).toBe('optional');
+    expect(ENVIRONMENTS.prod.api.corsOrigins.every((o) => o.startsWith('https://'))).toBe(true);
+    const raw = withChange('prod', (c) => c.api.corsOrigins.push('http://localhost:3000'));
+    expect(() => validateConfig('prod', raw)).toThrow(/api\.corsOrigins\.1: must be an https origin in prod/);
   });
 
   it('reports every bad field at once', () => {
