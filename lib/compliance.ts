@@ -184,9 +184,9 @@ export function formatFindings(findings: readonly Finding[]): string {
 /**
  * How cdk-nag spells an ARN of this stack in finding ids: pseudo parameters that are still
  * tokens appear as `<AWS::Region>` etc., resolved ones as their value. `suffix` follows `arn:`.
- * Example: `nagArn(stack, 'logs', 'log-group:RDSOSMetrics:*')`.
+ * Example: `nagArn(stack, 'logs', 'log-group:RDSOSMetrics:*')`; `region` for ARNs in another region.
  */
-export function nagArn(stack: Stack, service: string, resource: string): string {
+export function nagArn(stack: Stack, service: string, resource: string, region: string = stack.region): string {
   const show = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
-  return `arn:${show(stack.partition, 'Partition')}:${service}:${show(stack.region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
+  return `arn:${show(stack.partition, 'Partition')}:${service}:${show(region, 'Region')}:${show(stack.account, 'AccountId')}:${resource}`;
 }

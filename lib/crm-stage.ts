@@ -4,6 +4,7 @@ import type { EnvironmentConfig } from './config';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { OpsStack } from './stacks/ops-stack';
 
 export interface CrmStageProps extends StageProps {
   readonly config: EnvironmentConfig;
@@ -14,6 +15,7 @@ export class CrmStage extends Stage {
   public readonly network: NetworkStack;
   public readonly data: DataStack;
   public readonly api: ApiStack;
+  public readonly ops: OpsStack;
 
   constructor(scope: Construct, id: string, props: CrmStageProps) {
     super(scope, id, props);
@@ -33,6 +35,14 @@ export class CrmStage extends Stage {
       network: this.network.network,
       database: this.data.database,
       description: `CRM ${config.name}: API, user pool, WAF`,
+    });
+    // Stateless too: schedules, workflows and alarms can be redeployed without touching data.
+    this.ops = new OpsStack(this, 'Ops', {
+      config,
+      network: this.network.network,
+      database: this.data.database,
+      databaseKey: this.data.key.key,
+      description: `CRM ${config.name}: snapshots, restore, drills, alarms`,
     });
   }
 }

@@ -39,5 +39,14 @@ export const dev: EnvironmentConfig = {
     dbPoolMax: 2,
     mfa: 'optional',
   },
+  backup: {
+    snapshotSchedule: 'cron(0 3 * * ? *)',
+    timeZone: 'UTC',
+    retentionDays: 7,
+    minKeep: 3,
+    manualSnapshotQuota: 100,
+    restoreTimeoutMinutes: 120,
+    drillSchedule: 'cron(0 4 1 * ? *)',
+  },
   alarms: { emails: [] },
 };

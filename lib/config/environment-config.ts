@@ -4,6 +4,7 @@
  * names the field and the allowed range. Only `bin/` reads context and `process.env`.
  */
 import { z } from 'zod';
+import { backupConfigSchema } from './backup-config';
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -139,6 +140,7 @@ export const environmentConfigSchema = z
       /** Cognito MFA (TOTP). */
       mfa: z.enum(['required', 'optional'], { error: "must be 'required' or 'optional'" }),
     }),
+    backup: backupConfigSchema,
     alarms: z.object({
       emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),
     }),

@@ -39,5 +39,14 @@ export const prod: EnvironmentConfig = {
     dbPoolMax: 2,
     mfa: 'required',
   },
+  backup: {
+    snapshotSchedule: 'cron(0 3 * * ? *)',
+    timeZone: 'UTC',
+    retentionDays: 35,
+    minKeep: 7,
+    manualSnapshotQuota: 100,
+    restoreTimeoutMinutes: 180,
+    drillSchedule: 'cron(0 4 1 * ? *)',
+  },
   alarms: { emails: ['crm-oncall@example.com'] },
 };

@@ -286,10 +286,32 @@ export class CrmDatabase extends Construct {
   }
 
   /** Admits `peer` to the database port, with the reason in the rule description. */
-  public allowFrom(peer: ec2.IConnectable | ec2.ISecurityGroup, reason: string): void {
-    const group = 'connections' in peer ? peer.connections.securityGroups[0] : peer;
-    this.securityGroup.addIngressRule(group, ec2.Port.tcp(this.port), `${reason} to PostgreSQL`);
-    group.addEgressRule(this.securityGroup, ec2.Port.tcp(this.port), `PostgreSQL (${reason})`);
+  public allowFrom(peer: ec2.IConnectable, reason: string): void {
+    // From the consumer's side: CDK then creates both rules in the consumer's stack, so a
+    // stateless stack can be granted access without the data stack depending on it.
+    peer.connections.allowTo(this.securityGroup, ec2.Port.tcp(this.port), `${reason} to PostgreSQL`);
+  }
+
+  /**
+   * Lets `role` read the master secret with identity-policy statements only, so a function in
+   * another (later) stack can read it without the data stack's key policy naming that function
+   * (which would make the stateful stack depend on the stateless one).
+   */
+  public grantSecretRead(role: iam.IRole, encryptionKey: kms.IKey): void {
+    const stack = Stack.of(this);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [this.secret.secretArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+      }),
+    );
   }
 
   /** The `rds-db:connect` ARN of a database user on the instance (direct IAM auth). */

@@ -23,6 +23,7 @@ export interface SynthesisedStage {
     readonly network: Template;
     readonly data: Template;
     readonly api: Template;
+    readonly ops: Template;
   };
 }
 
@@ -38,6 +39,7 @@ export function synthStage(config: EnvironmentConfig, opts: { compliance?: boole
       network: Template.fromStack(stage.network),
       data: Template.fromStack(stage.data),
       api: Template.fromStack(stage.api),
+      ops: Template.fromStack(stage.ops),
     },
   };
 }

@@ -151,6 +151,36 @@ describe('environment config', () => {
     ['an unknown MFA mode', (c) => (c.api.mfa = 'off'), /api\.mfa: must be 'required' or 'optional'/],
     ['a missing field', (c) => delete c.database.port, /database\.port: .*\(missing\)/],
     ['a wrongly typed field', (c) => (c.database.multiAz = 'yes'), /database\.multiAz/],
+    [
+      'a 5-field cron',
+      (c) => (c.backup.snapshotSchedule = 'cron(0 3 * * ?)'),
+      /backup\.snapshotSchedule: must be an EventBridge Scheduler cron expression with 6 fields/,
+    ],
+    [
+      'a bad time zone',
+      (c) => (c.backup.timeZone = 'Mars/Olympus Mons'),
+      /backup\.timeZone: must be an IANA time zone/,
+    ],
+    ['zero snapshots kept', (c) => (c.backup.minKeep = 0), /backup\.minKeep: must be an integer between 1 and 100/],
+    [
+      'a restore timeout under 30 minutes',
+      (c) => (c.backup.restoreTimeoutMinutes = 5),
+      /backup\.restoreTimeoutMinutes: must be an integer between 30 and 720/,
+    ],
+    [
+      'the aws/rds alias as copy key',
+      (c) => (c.backup.crossRegionCopy = { region: 'eu-central-1', kmsKeyArn: 'alias/aws/rds' }),
+      /backup\.crossRegionCopy\.kmsKeyArn: must be the ARN of a customer-managed KMS key/,
+    ],
+    [
+      'a copy key in another region',
+      (c) =>
+        (c.backup.crossRegionCopy = {
+          region: 'eu-central-1',
+          kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        }),
+      /backup\.crossRegionCopy\.kmsKeyArn: must be a key in crossRegionCopy\.region \(eu-central-1\), got one in us-east-1/,
+    ],
   ];
 
   it.each(bad)('rejects %s with a message naming the field', (_label, change, message) => {

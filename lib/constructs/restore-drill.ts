@@ -1,0 +1,267 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledge, nagArn } from '../compliance';
+import type { BackupConfig } from '../config/backup-config';
+import type { CrmDatabase } from './crm-database';
+import { CrmFunction } from './crm-function';
+import { CrmSchedule } from './crm-schedule';
+import { ManagedPolicyRole } from './function-role';
+import { acknowledgeStateMachineRole, grantRestore, type RestoreWorkflow } from './restore-workflow';
+
+export interface RestoreDrillProps {
+  readonly environmentName: string;
+  readonly vpc: ec2.IVpc;
+  readonly database: CrmDatabase;
+  readonly databaseKey: kms.IKey;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly backup: BackupConfig;
+  /** Status and verify functions are shared with the operators' restore workflow. */
+  readonly restore: RestoreWorkflow;
+  readonly snapshotPrefix: string;
+  readonly alarmTopic: sns.ITopic;
+  readonly metricsNamespace: string;
+}
+
+/** Days without a successful drill before the alarm fires. */
+export const DRILL_MAX_AGE_DAYS = 35;
+
+/**
+ * A monthly restore drill: restore the newest managed snapshot into a drill instance, run the same
+ * verification as a real restore, delete the drill instance (only ever an instance with the
+ * drill prefix AND the drill tag), record success and duration. Alarms when a drill fails or none
+ * has succeeded for 35 days (checked daily).
+ */
+export class RestoreDrill extends Construct {
+  public readonly drillFunction: CrmFunction;
+  public readonly stateMachine: sfn.StateMachine;
+  public readonly drillPrefix: string;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: RestoreDrillProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { database } = props;
+    this.drillPrefix = `${database.instanceIdentifier}-drill`;
+    const stateMachineName = `crm-${props.environmentName}-restore-drill`;
+
+    this.drillFunction = new CrmFunction(this, 'DrillFunction', {
+      entry: 'lambda/drill/handler.ts',
+      description: 'Restore drill steps: pick the snapshot, restore, delete the drill instance, record',
+      vpc: props.vpc,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      reservedConcurrentExecutions: 2,
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      // Step Functions (for the freshness check) has no endpoint in this VPC.
+      allowHttpsToInternet: true,
+      environment: {
+        DB_INSTANCE_ID: database.instanceIdentifier,
+        SNAPSHOT_PREFIX: props.snapshotPrefix,
+        DRILL_PREFIX: this.drillPrefix,
+        METRICS_NAMESPACE: props.metricsNamespace,
+      },
+      retryAttempts: 0,
+    });
+    const drillInstances = `${this.drillPrefix}-*`;
+    grantRestore(this.drillFunction, database, props.databaseKey, drillInstances);
+    const rds = (resource: string, name: string) =>
+      stack.formatArn({ service: 'rds', resource, resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.drillFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // Only drill instances, and only those tagged drill=true, can ever be deleted.
+        actions: ['rds:DeleteDBInstance'],
+        resources: [rds('db', drillInstances)],
+        conditions: { StringEquals: { 'rds:db-tag/drill': 'true' } },
+      }),
+    );
+    this.drillFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:DeleteDBInstanceAutomatedBackup'],
+        resources: [rds('auto-backup', '*')],
+      }),
+    );
+    acknowledge(
+      this.drillFunction.role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', 'auto-backup:*')}]`,
+      'Deleting a drill instance also drops its automated backups, whose ids RDS generates; the instance itself must carry the drill prefix and tag.',
+    );
+    const machineArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.drillFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
+        resources: [machineArn],
+      }),
+    );
+
+    this.stateMachine = this.buildStateMachine(props, stateMachineName);
+
+    new CrmSchedule(this, 'DrillSchedule', {
+      expression: props.backup.drillSchedule,
+      timeZone: props.backup.timeZone,
+      description: `CRM ${props.environmentName}: monthly restore drill`,
+      target: this.stateMachine,
+      input: {},
+      encryptionKey: props.encryptionKey,
+      // A drill is not worth running late or twice: one attempt per slot.
+      retryAttempts: 0,
+    });
+    this.addAlarms(props, machineArn);
+  }
+
+  private buildStateMachine(props: RestoreDrillProps, name: string): sfn.StateMachine {
+    const drill = (id: string, payload: Record<string, unknown>, resultPath: string) =>
+      new tasks.LambdaInvoke(this, id, {
+        lambdaFunction: this.drillFunction.function,
+        payload: sfn.TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        resultPath,
+      });
+    const fail = new sfn.Fail(this, 'DrillFailed', { error: 'RestoreDrillFailed' });
+    const recordFailure = drill('RecordFailure', { action: 'record', succeeded: false }, '$.record').next(fail);
+    const cleanUp = drill(
+      'DeleteDrillInstanceAfterError',
+      { action: 'delete-instance', targetInstanceId: sfn.JsonPath.stringAt('$.restore.targetInstanceId') },
+      '$.deletion',
+    ).next(recordFailure);
+
+    const pick = drill('PickSnapshot', { action: 'pick-snapshot' }, '$.snapshot');
+    pick.addCatch(recordFailure, { resultPath: '$.error' });
+    const restore = drill(
+      'RestoreDrillInstance',
+      { action: 'restore', snapshotId: sfn.JsonPath.stringAt('$.snapshot.snapshotId') },
+      '$.restore',
+    );
+    restore.addCatch(recordFailure, { resultPath: '$.error' });
+    const status = new tasks.LambdaInvoke(this, 'CheckStatus', {
+      lambdaFunction: props.restore.statusFunction.function,
+      payload: sfn.TaskInput.fromObject({ targetInstanceId: sfn.JsonPath.stringAt('$.restore.targetInstanceId') }),
+      payloadResponseOnly: true,
+      // Inside the verification input, so Verify receives the endpoint with it.
+      resultPath: '$.restore.verificationInput.status',
+    });
+    status.addCatch(cleanUp, { resultPath: '$.error' });
+    const verify = new tasks.LambdaInvoke(this, 'Verify', {
+      lambdaFunction: props.restore.verifyFunction.function,
+      payload: sfn.TaskInput.fromJsonPathAt('$.restore.verificationInput'),
+      payloadResponseOnly: true,
+      resultPath: '$.verification',
+    });
+    verify.addRetry({
+      errors: ['DatabaseUnavailableError'],
+      interval: Duration.seconds(30),
+      maxAttempts: 4,
+      backoffRate: 2,
+    });
+    verify.addCatch(cleanUp, { resultPath: '$.error' });
+    const deleteInstance = drill(
+      'DeleteDrillInstance',
+      { action: 'delete-instance', targetInstanceId: sfn.JsonPath.stringAt('$.restore.targetInstanceId') },
+      '$.deletion',
+    );
+    const record = drill(
+      'RecordResult',
+      {
+        action: 'record',
+        succeeded: sfn.JsonPath.stringAt('$.verification.ok'),
+        restoreStartedAt: sfn.JsonPath.stringAt('$.restore.restoreStartedAt'),
+      },
+      '$.record',
+    );
+    const wait = new sfn.Wait(this, 'WaitForInstance', { time: sfn.WaitTime.duration(Duration.minutes(1)) });
+    const definition = pick
+      .next(restore)
+      .next(status)
+      .next(
+        new sfn.Choice(this, 'InstanceReady?')
+          .when(
+            sfn.Condition.booleanEquals('$.restore.verificationInput.status.available', true),
+            verify
+              .next(deleteInstance)
+              .next(record)
+              .next(
+                new sfn.Choice(this, 'Verified?')
+                  .when(sfn.Condition.booleanEquals('$.verification.ok', true), new sfn.Succeed(this, 'DrillSucceeded'))
+                  .otherwise(fail),
+              ),
+          )
+          .when(sfn.Condition.booleanEquals('$.restore.verificationInput.status.failed', true), cleanUp)
+          .otherwise(wait.next(status)),
+      );
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new ManagedPolicyRole(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Restore drill workflow',
+    });
+    const machine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: name,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: Duration.minutes(props.backup.restoreTimeoutMinutes + 30),
+      tracingEnabled: true,
+      role,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    acknowledgeStateMachineRole(role, [this.drillFunction, props.restore.statusFunction, props.restore.verifyFunction]);
+    return machine;
+  }
+
+  private addAlarms(props: RestoreDrillProps, machineArn: string): void {
+    const action = new cwActions.SnsAction(props.alarmTopic);
+    const metric = (name: string, statistic: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: name,
+        dimensionsMap: { service: 'crm-restore-drill' },
+        statistic,
+        period,
+      });
+    const failed = new cloudwatch.Alarm(this, 'DrillFailedAlarm', {
+      alarmDescription: 'A restore drill failed: the newest snapshot could not be restored and verified',
+      metric: metric('DrillFailed', 'Sum', Duration.hours(1)),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const stale = new cloudwatch.Alarm(this, 'NoRecentDrillAlarm', {
+      alarmDescription: `No restore drill has succeeded for ${DRILL_MAX_AGE_DAYS} days (or the daily check stopped reporting)`,
+      metric: metric('DaysSinceLastDrillSuccess', 'Maximum', Duration.days(1)),
+      threshold: DRILL_MAX_AGE_DAYS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    for (const a of [failed, stale]) {
+      a.addAlarmAction(action);
+      this.alarms.push(a);
+    }
+    // Alarms cannot look back 35 days, so a daily check publishes the age of the last success.
+    new CrmSchedule(this, 'FreshnessSchedule', {
+      expression: 'cron(0 6 * * ? *)',
+      timeZone: props.backup.timeZone,
+      description: `CRM ${props.environmentName}: days since the last successful restore drill`,
+      target: this.drillFunction.function,
+      input: { action: 'check-freshness', stateMachineArn: machineArn },
+      encryptionKey: props.encryptionKey,
+    });
+  }
+}
