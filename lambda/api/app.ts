@@ -55,10 +55,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     const started = performance.now();
     const fromPlatform = deps.requestIdOf?.(c);
     c.set('requestId', fromPlatform && REQUEST_ID.test(fromPlatform) ? fromPlatform : randomUUID());
-    await next();
+    // Set before the handler runs: hono puts these on the response it creates (handlers and the
+    // error handler may override them). Setting them afterwards would force the Node adapter to
+    // rebuild the finished response as a full fetch Response: ~10 % of a GET's CPU (profiled).
     c.header('X-Request-Id', c.get('requestId'));
     c.header('X-Content-Type-Options', 'nosniff');
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+    c.header('Cache-Control', 'no-store');
+    await next();
     // Only ids, the route pattern (never the raw path: it can carry ids of people), status, timing.
     deps.logger.info('request', {
       requestId: c.get('requestId'),
@@ -70,15 +73,16 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     });
   });
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw payloadTooLarge(maxBodyBytes);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw payloadTooLarge(maxBodyBytes);
+    },
+  });
+  // GET and HEAD requests carry no body (the fetch Request of both adapters has none), so the
+  // limit has nothing to check there; asking for it would make the Node adapter build a full
+  // fetch Request for every read (~6 % of a GET's CPU, profiled).
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   const problemResponse = (err: unknown, c: Context<AppEnv>): Response => {
     const { problem, unexpected, retryAfter } = toProblem(err, c.get('requestId') ?? randomUUID(), c.req.path);

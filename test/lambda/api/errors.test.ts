@@ -124,6 +124,34 @@ describe('problem+json errors', () => {
   });
 });
 
+describe('headers on every response', () => {
+  it('X-Request-Id, nosniff and no-store on successes, problems and unknown routes', async () => {
+    const created = await api.request('POST', '/v1/companies', { as: admin, body: { name: 'Header Co' } });
+    expect(created.status).toBe(201);
+    const responses = [
+      created,
+      await api.request('GET', `/v1/companies/${created.body.id}`, { as: admin }),
+      await api.request('GET', '/v1/companies?limit=1', { as: admin }),
+      await api.request('GET', '/v1/health'),
+      await api.request('GET', '/v1/companies'),
+      await api.request('GET', '/v1/no-such-route', { as: admin }),
+      await api.request('POST', '/v1/companies', { as: admin, body: { name: 'x'.repeat(5000) } }),
+      await api.request('GET', '/v1/openapi.json'),
+    ];
+    expect(responses.map((r) => r.status)).toEqual([201, 200, 200, 200, 401, 404, 413, 200]);
+    const ids = new Set<string>();
+    for (const res of responses) {
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      ids.add(res.headers.get('x-request-id')!);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+    expect(ids.size).toBe(responses.length);
+    expect(created.headers.get('etag')).toBe('"1"');
+    expect(created.headers.get('location')).toBe(`/v1/companies/${created.body.id}`);
+  });
+});
+
 describe('health and OpenAPI', () => {
   it('GET /v1/health needs no token and checks the database', async () => {
     const res = await api.request('GET', '/v1/health');
