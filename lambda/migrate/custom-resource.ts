@@ -21,7 +21,26 @@ export const PHYSICAL_RESOURCE_ID = 'crm-schema-migrations';
 /** What the Provider framework expects back from onEvent. Data values are strings, as Fn::GetAtt returns them. */
 export interface SchemaMigrationResponse {
   readonly PhysicalResourceId: string;
-  readonly Data?: { readonly CurrentVersion: string; readonly AppliedCount: string };
+  readonly Data?: {
+    readonly CurrentVersion: string;
+    readonly AppliedCount: string;
+    /** Set when a pre-migration snapshot was started: isComplete waits for it, then migrates. */
+    readonly SnapshotId?: string;
+  };
+}
+
+/** What the Provider framework expects back from isComplete. */
+export interface SchemaMigrationCompletion {
+  readonly IsComplete: boolean;
+  readonly Data?: { readonly CurrentVersion: string; readonly AppliedCount: string; readonly SnapshotId?: string };
+}
+
+/** Takes a managed snapshot before pending migrations are applied (SNAPSHOT_BEFORE_MIGRATION). */
+export interface PreMigrationSnapshotter {
+  /** Starts the snapshot of the schema at `fromVersion` before migrating to `toVersion`; returns its id. */
+  start(fromVersion: number, toVersion: number): Promise<string>;
+  /** `creating` until the snapshot is usable, `available` then; throws for any other state. */
+  state(snapshotId: string): Promise<'creating' | 'available'>;
 }
 
 export type SchemaMigrationLogger = Pick<Logger, 'info' | 'warn'>;
@@ -39,6 +58,8 @@ export interface SchemaMigrationDeps {
   /** Runner options (timeouts, retries, target); `appliedBy` defaults to the stack and logical id. */
   readonly runner?: Omit<RunMigrationsOptions, 'plan' | 'migrations' | 'target'>;
   readonly logger?: SchemaMigrationLogger;
+  /** When set, pending migrations wait for a snapshot (onEvent starts it, isComplete migrates). */
+  readonly preMigrationSnapshot?: PreMigrationSnapshotter;
 }
 
 /** `cloudformation:<stack name>/<logical id>`, recorded as schema_migrations.applied_by. */
@@ -67,6 +88,60 @@ export async function onSchemaMigrationEvent(
     logger?.warn('MigrationsHash differs from the migrations in this bundle', { expectedHash, bundledHash });
   }
 
+  const physicalId = event.RequestType === 'Create' ? PHYSICAL_RESOURCE_ID : event.PhysicalResourceId;
+  if (deps.preMigrationSnapshot) {
+    const { pool, target } = await deps.openPool();
+    let plan: Awaited<ReturnType<typeof runMigrations>>;
+    try {
+      plan = await runMigrations(pool, { ...deps.runner, target, migrations: deps.migrations, plan: true });
+    } finally {
+      await pool.end();
+    }
+    if (plan.pending.length > 0) {
+      const snapshotId = await deps.preMigrationSnapshot.start(plan.currentVersion, plan.latestVersion);
+      logger?.info('pre-migration snapshot started; migrations run when it is available', {
+        snapshotId,
+        fromVersion: plan.currentVersion,
+        toVersion: plan.latestVersion,
+        pending: plan.pending.map((m) => m.version),
+      });
+      return {
+        PhysicalResourceId: physicalId,
+        Data: { CurrentVersion: String(plan.currentVersion), AppliedCount: '0', SnapshotId: snapshotId },
+      };
+    }
+  }
+  return applyMigrations(event, deps, physicalId);
+}
+
+/**
+ * isComplete of the Provider framework (only configured with a pre-migration snapshot): while the
+ * snapshot is being taken, not complete; once it is available, applies the pending migrations.
+ * A snapshot that fails fails the deployment before any migration ran.
+ */
+export async function onSchemaMigrationIsComplete(
+  event: CloudFormationCustomResourceEvent & { readonly Data?: SchemaMigrationResponse['Data'] },
+  deps: SchemaMigrationDeps,
+): Promise<SchemaMigrationCompletion> {
+  const snapshotId = event.Data?.SnapshotId;
+  if (event.RequestType === 'Delete' || !snapshotId) return { IsComplete: true };
+  if (!deps.preMigrationSnapshot) throw new Error('isComplete needs the pre-migration snapshotter');
+  const state = await deps.preMigrationSnapshot.state(snapshotId);
+  if (state !== 'available') {
+    deps.logger?.info('waiting for the pre-migration snapshot', { snapshotId, state });
+    return { IsComplete: false };
+  }
+  const physicalId = event.RequestType === 'Create' ? PHYSICAL_RESOURCE_ID : event.PhysicalResourceId;
+  const result = await applyMigrations(event, deps, physicalId);
+  return { IsComplete: true, Data: { ...result.Data!, SnapshotId: snapshotId } };
+}
+
+async function applyMigrations(
+  event: CloudFormationCustomResourceEvent,
+  deps: SchemaMigrationDeps,
+  physicalId: string,
+): Promise<SchemaMigrationResponse> {
+  const logger = deps.logger;
   const { pool, target } = await deps.openPool();
   try {
     const result = await runMigrations(pool, {
@@ -86,7 +161,7 @@ export async function onSchemaMigrationEvent(
       applied: result.applied,
     });
     return {
-      PhysicalResourceId: event.RequestType === 'Create' ? PHYSICAL_RESOURCE_ID : event.PhysicalResourceId,
+      PhysicalResourceId: physicalId,
       Data: { CurrentVersion: String(result.currentVersion), AppliedCount: String(result.applied.length) },
     };
   } finally {

@@ -17,6 +17,8 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export interface CrmFunctionProps {
   /** Handler file, relative to the project root, e.g. `lambda/migrate/handler.ts`. */
   readonly entry: string;
+  /** Exported handler name in the entry file. @default 'handler' */
+  readonly handler?: string;
   /** What the function does, shown in the console. */
   readonly description: string;
   /** VPC the function runs in. */
@@ -121,7 +123,7 @@ export class CrmFunction extends Construct {
     const copies = props.copyIntoBundle ?? [];
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: path.join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

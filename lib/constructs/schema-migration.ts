@@ -1,9 +1,11 @@
-import { CustomResource, Duration } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { loadMigrations, migrationsHash } from '../../lambda/migrate/migrations';
+import { acknowledge, nagArn } from '../compliance';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmProvider } from './crm-provider';
@@ -17,6 +19,13 @@ export interface SchemaMigrationProps {
   readonly lockTimeoutMs: number;
   /** `SET LOCAL statement_timeout` for each migration (also capped by the function's time left). */
   readonly statementTimeoutMs: number;
+  /**
+   * Take a managed snapshot (and wait until it is available) before applying pending migrations.
+   * @default false
+   */
+  readonly snapshotBeforeMigration?: boolean;
+  /** Environment name, for the snapshot's tags. Required with `snapshotBeforeMigration`. */
+  readonly environmentName?: string;
 }
 
 /** How long one deployment may spend migrating; well under CloudFormation's one-hour limit. */
@@ -45,6 +54,28 @@ export class SchemaMigration extends Construct {
     // Validates numbering at synth too: a gap or duplicate fails `cdk synth`, not the deployment.
     this.migrationsHash = migrationsHash(loadMigrations());
 
+    const snapshot = props.snapshotBeforeMigration ?? false;
+    if (snapshot && !props.environmentName) {
+      throw new Error('SchemaMigration: environmentName is required with snapshotBeforeMigration');
+    }
+    const snapshotEnv: Record<string, string> = snapshot
+      ? {
+          SNAPSHOT_BEFORE_MIGRATION: 'true',
+          DB_INSTANCE_ID: database.instanceIdentifier,
+          // The project's snapshot prefix: retention prunes these like the scheduled ones.
+          SNAPSHOT_PREFIX: database.instanceIdentifier,
+          ENVIRONMENT: props.environmentName!,
+        }
+      : {};
+    const environment: Record<string, string> = {
+      DB_SECRET_ARN: database.secret.secretArn,
+      DB_HOST: database.instance.dbInstanceEndpointAddress,
+      DB_PORT: String(database.port),
+      DB_NAME: database.databaseName,
+      MIGRATION_LOCK_TIMEOUT_MS: String(props.lockTimeoutMs),
+      MIGRATION_STATEMENT_TIMEOUT_MS: String(props.statementTimeoutMs),
+      ...snapshotEnv,
+    };
     this.handler = new CrmFunction(this, 'Handler', {
       entry: 'lambda/migrate/handler.ts',
       description: 'Applies the CRM schema migrations at deploy time (custom resource)',
@@ -55,22 +86,38 @@ export class SchemaMigration extends Construct {
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       copyIntoBundle: [{ from: 'lambda/migrate/migrations', to: 'migrations' }],
-      environment: {
-        DB_SECRET_ARN: database.secret.secretArn,
-        DB_HOST: database.instance.dbInstanceEndpointAddress,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        MIGRATION_LOCK_TIMEOUT_MS: String(props.lockTimeoutMs),
-        MIGRATION_STATEMENT_TIMEOUT_MS: String(props.statementTimeoutMs),
-      },
+      environment,
       // No retries: CloudFormation already reports a failure and the next deploy retries.
       retryAttempts: 0,
     });
     database.secret.grantRead(this.handler.role);
     database.allowFrom(this.handler, 'schema migrations');
 
+    let isComplete: CrmFunction | undefined;
+    if (snapshot) {
+      isComplete = new CrmFunction(this, 'IsCompleteHandler', {
+        entry: 'lambda/migrate/handler.ts',
+        handler: 'isComplete',
+        description: 'Waits for the pre-migration snapshot, then applies the CRM schema migrations',
+        vpc: props.vpc,
+        memorySize: 512,
+        timeout: MIGRATION_TIMEOUT,
+        reservedConcurrentExecutions: 1,
+        encryptionKey: props.encryptionKey,
+        logRetention: props.logRetention,
+        copyIntoBundle: [{ from: 'lambda/migrate/migrations', to: 'migrations' }],
+        environment,
+        retryAttempts: 0,
+      });
+      database.secret.grantRead(isComplete.role);
+      database.allowFrom(isComplete, 'schema migrations after the snapshot');
+      this.grantPreMigrationSnapshot(this.handler, database);
+      this.grantPreMigrationSnapshot(isComplete, database);
+    }
+
     const provider = new CrmProvider(this, 'Provider', {
       onEventHandler: this.handler.function,
+      isCompleteHandler: isComplete?.function,
       vpc: props.vpc,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
@@ -82,6 +129,32 @@ export class SchemaMigration extends Construct {
     });
     // The rules that let the handler reach the database must exist before it runs.
     this.resource.node.addDependency(database.securityGroup, this.handler.securityGroup, database.instance);
+    if (isComplete) this.resource.node.addDependency(isComplete.securityGroup);
+  }
+
+  /** Create, tag and read the pre-migration snapshot: this instance, this project's snapshot names. */
+  private grantPreMigrationSnapshot(fn: CrmFunction, database: CrmDatabase): void {
+    const stack = Stack.of(this);
+    const rds = (resource: string, name: string) =>
+      stack.formatArn({ service: 'rds', resource, resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const snapshots = rds('snapshot', `${database.instanceIdentifier}-premigration-*`);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:CreateDBSnapshot'],
+        resources: [rds('db', database.instanceIdentifier), snapshots],
+      }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['rds:AddTagsToResource'], resources: [snapshots] }),
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['rds:DescribeDBSnapshots'], resources: [snapshots] }),
+    );
+    acknowledge(
+      fn.role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', `snapshot:${database.instanceIdentifier}-premigration-*`)}]`,
+      'Pre-migration snapshot names carry the schema versions and the time; the grant covers only those of this instance and never allows deletion.',
+    );
   }
 
   /** Schema version after the deployment (the custom resource's `CurrentVersion`). */

@@ -50,6 +50,8 @@ export class DataStack extends Stack {
       logRetention: retentionDays(config.logRetentionDays),
       lockTimeoutMs: config.database.migration.lockTimeoutMs,
       statementTimeoutMs: config.database.migration.statementTimeoutMs,
+      snapshotBeforeMigration: config.database.migration.snapshotBeforeMigration,
+      environmentName: config.name,
     });
   }
 

@@ -222,10 +222,11 @@ describe('DataStack', () => {
         expect(r.CidrIp).toBeUndefined();
       }
       const sources = rules.map((r) => JSON.stringify(r.SourceSecurityGroupId)).sort();
-      expect(sources).toHaveLength(3);
+      expect(sources).toHaveLength(4);
       expect(sources[0]).toContain('ProxySecurityGroup');
       expect(sources[1]).toContain('RotationSecurityGroup');
       expect(sources[2]).toContain('SchemaHandlerSecurityGroup');
+      expect(sources[3]).toContain('SchemaIsCompleteHandlerSecurityGroup');
     });
 
     it('have no inline ingress and no 0.0.0.0/0 ingress anywhere', () => {
@@ -299,6 +300,37 @@ describe('DataStack', () => {
           }),
         },
       });
+    });
+
+    it('snapshots before migrating in prod: an isComplete handler waits for the snapshot', () => {
+      prod.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'index.isComplete',
+        Environment: {
+          Variables: Match.objectLike({
+            SNAPSHOT_BEFORE_MIGRATION: 'true',
+            DB_INSTANCE_ID: 'crm-prod',
+            SNAPSHOT_PREFIX: 'crm-prod',
+            ENVIRONMENT: 'prod',
+          }),
+        },
+      });
+      prod.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      });
+      const statements = resourcesOf(prod, 'AWS::IAM::ManagedPolicy').flatMap(
+        ([, p]) =>
+          ((p.Properties ?? {}).PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+      );
+      const create = statements.filter((st) => ([] as unknown[]).concat(st.Action).includes('rds:CreateDBSnapshot'));
+      expect(create.length).toBeGreaterThanOrEqual(1);
+      for (const st of create) expect(JSON.stringify(st.Resource)).toMatch(/snapshot:crm-prod-premigration-\*/);
+      expect(statements.some((st) => ([] as unknown[]).concat(st.Action).includes('rds:DeleteDBSnapshot'))).toBe(false);
+    });
+
+    it('migrates synchronously without a snapshot in dev', () => {
+      dev.resourcePropertiesCountIs('AWS::Lambda::Function', { Handler: 'index.isComplete' }, 0);
+      dev.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     });
 
     it('may read the master secret', () => {
