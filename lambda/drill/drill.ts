@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { DescribeStateMachineCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { ConfigError, CrmError, NotFoundError } from '../shared/errors';
-import type { MetricSink } from '../snapshot/metrics';
+import type { MetricSink } from '../shared/metrics';
 import { isAwsError, listSnapshots } from '../snapshot/rds';
 import { DRILL_TAG_VALUE, isManaged, TAG_DRILL, tagMap } from '../snapshot/tags';
 

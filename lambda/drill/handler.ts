@@ -21,10 +21,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseRestoreRequest } from '../restore/input';
 import { runRestore } from '../restore/restore';
+import { parseEnv, requiredString } from '../shared/env';
 import { ValidationError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { parseEnv, requiredString } from '../snapshot/env';
-import { createMetrics } from '../snapshot/metrics';
+import { createMetrics } from '../shared/metrics';
 import { createRdsClient } from '../snapshot/rds';
 import {
   type DrillConfig,

@@ -31,10 +31,11 @@
  * attempts, 2 s / 4 s / 8 s between them.
  */
 import { RDSClient } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { createPool, type DbConnectionOptions } from '../shared/db';
-import { ConfigError, DatabaseUnavailableError, errorMessage } from '../shared/errors';
+import { passwordFromSecret, readDbSecret } from '../shared/db-secret';
+import { ConfigError, errorMessage } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import {
   onSchemaMigrationEvent,
@@ -62,15 +63,6 @@ export interface MigrationHandlerConfig {
   readonly database?: string;
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
-}
-
-/** The fields of an RDS-managed master secret that we use. */
-export interface DatabaseSecret {
-  readonly username: string;
-  readonly password: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly dbname?: string;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback?: number): number | undefined {
@@ -110,35 +102,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): MigrationHandlerConfig {
     database: env.DB_NAME || undefined,
     lockTimeoutMs: positiveInt(env, 'MIGRATION_LOCK_TIMEOUT_MS', DEFAULT_LOCK_TIMEOUT_MS) as number,
     statementTimeoutMs: positiveInt(env, 'MIGRATION_STATEMENT_TIMEOUT_MS', DEFAULT_STATEMENT_TIMEOUT_MS) as number,
-  };
-}
-
-/** Fetches and parses the secret; errors name the secret and say what is wrong, never its value. */
-export async function fetchDatabaseSecret(client: SecretsManagerClient, secretArn: string): Promise<DatabaseSecret> {
-  let text: string | undefined;
-  try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    text = out.SecretString;
-  } catch (err) {
-    throw new DatabaseUnavailableError(`could not read the database secret ${secretArn}: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  }
-  let parsed: Partial<Record<keyof DatabaseSecret, unknown>>;
-  try {
-    parsed = JSON.parse(text ?? '');
-  } catch {
-    throw new ConfigError('DB_SECRET_ARN', `secret ${secretArn} is not a JSON string (expected the RDS master secret)`);
-  }
-  if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-    throw new ConfigError('DB_SECRET_ARN', `secret ${secretArn} has no string 'username' and 'password'`);
-  }
-  return {
-    username: parsed.username,
-    password: parsed.password,
-    host: typeof parsed.host === 'string' ? parsed.host : undefined,
-    port: typeof parsed.port === 'number' ? parsed.port : Number(parsed.port) || undefined,
-    dbname: typeof parsed.dbname === 'string' ? parsed.dbname : undefined,
   };
 }
 
@@ -223,7 +186,7 @@ export function createHandlers(opts: MigrationHandlerOptions) {
     if (snapshotConfig && !rds) throw new Error('SNAPSHOT_BEFORE_MIGRATION needs an RDS client');
     return {
       openPool: async () => {
-        const secret = await fetchDatabaseSecret(opts.secretsManager, config.secretArn);
+        const secret = await readDbSecret(opts.secretsManager, config.secretArn);
         const host = config.host ?? secret.host;
         if (!host) throw new ConfigError('DB_HOST', 'is required when the secret has no host');
         const port = config.port ?? secret.port ?? 5432;
@@ -234,7 +197,7 @@ export function createHandlers(opts: MigrationHandlerOptions) {
           database,
           user: secret.username,
           // Per connection attempt: a rotated password is picked up by the next attempt.
-          password: async () => (await fetchDatabaseSecret(opts.secretsManager, config.secretArn)).password,
+          password: passwordFromSecret(opts.secretsManager, config.secretArn),
           tls: opts.tls ?? 'verify-full',
           connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
           max: 1,

@@ -23,10 +23,10 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { loadMigrations, MIGRATIONS_DIR } from '../migrate/migrations';
 import { createPool } from '../shared/db';
+import { passwordFromSecret, readDbSecret } from '../shared/db-secret';
+import { parseEnv, requiredString } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { passwordFromSecret, readDbSecret } from '../snapshot/db-secret';
-import { parseEnv, requiredString } from '../snapshot/env';
-import { createMetrics } from '../snapshot/metrics';
+import { createMetrics } from '../shared/metrics';
 import { parseVerifyInput, type VerificationReport, verifyRestore } from './verify';
 
 const env = parseEnv(

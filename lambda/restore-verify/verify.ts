@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Migration } from '../migrate/migrations';
 import { connectWithRetry } from '../migrate/runner';
 import { ValidationError } from '../shared/errors';
-import type { MetricSink } from '../snapshot/metrics';
+import type { MetricSink } from '../shared/metrics';
 import { type CheckResult, checkDatabase, type SchemaResult } from './checks';
 
 export const VerifyInput = z.looseObject({

@@ -14,8 +14,8 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { parseEnv, requiredString } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { parseEnv, requiredString } from '../snapshot/env';
 import { createRdsClient } from '../snapshot/rds';
 import { parseRestoreRequest } from './input';
 import { type RestoreResult, runRestore } from './restore';

@@ -12,7 +12,7 @@ import {
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { ConfigError, NotFoundError } from '../shared/errors';
-import type { MetricSink } from '../snapshot/metrics';
+import type { MetricSink } from '../shared/metrics';
 import { isAwsError, listSnapshots } from '../snapshot/rds';
 import type { RetentionPolicy } from '../snapshot/retention';
 import { PruneError, pruneSnapshots } from '../snapshot/snapshot';

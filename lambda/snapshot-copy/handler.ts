@@ -15,10 +15,10 @@
  * - METRICS_NAMESPACE        CloudWatch namespace (required); dimension service=crm-snapshot-copy
  */
 import { z } from 'zod';
+import { intVar, parseEnv, requiredString } from '../shared/env';
 import { ValidationError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
-import { intVar, parseEnv, requiredString } from '../snapshot/env';
-import { createMetrics } from '../snapshot/metrics';
+import { createMetrics } from '../shared/metrics';
 import { createRdsClient } from '../snapshot/rds';
 import { type CopyConfig, type CopyResult, copyManagedSnapshot, validateCopyConfig } from './copy';
 import { RdsSnapshotEvent } from './event';

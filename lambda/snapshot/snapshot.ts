@@ -6,7 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CreateDBSnapshotCommand, type DBSnapshot, DeleteDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { errorMessage } from '../shared/errors';
-import type { MetricSink } from './metrics';
+import type { MetricSink } from '../shared/metrics';
 import { snapshotName } from './naming';
 import { isAwsError, listSnapshots } from './rds';
 import { planRetention, type RetentionPolicy } from './retention';

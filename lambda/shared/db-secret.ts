@@ -5,27 +5,42 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { ConfigError } from '../shared/errors';
+import { ConfigError, DatabaseUnavailableError, errorMessage } from './errors';
 
 const SecretShape = z.object({
   username: z.string().min(1),
   password: z.string().min(1),
   host: z.string().optional(),
-  port: z.union([z.number(), z.string()]).optional(),
+  port: z
+    .union([z.number(), z.string()])
+    .optional()
+    .transform((p) => (p === undefined || p === '' ? undefined : Number(p) || undefined)),
   dbname: z.string().optional(),
 });
 export type DbSecret = z.infer<typeof SecretShape>;
 
+/**
+ * Reads and parses the secret. Errors name the secret and say what is wrong, never its value:
+ * a secret that cannot be read is a DatabaseUnavailableError, a malformed one a ConfigError.
+ */
 export async function readDbSecret(sm: SecretsManagerClient, secretId: string): Promise<DbSecret> {
-  const res = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
+  let text: string | undefined;
+  try {
+    text = (await sm.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } catch (err) {
+    throw new DatabaseUnavailableError(`could not read the database secret ${secretId}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
   let json: unknown;
   try {
-    json = JSON.parse(res.SecretString ?? '');
+    json = JSON.parse(text ?? '');
   } catch {
-    throw new ConfigError('DB_SECRET_ARN', 'the secret value is not JSON with username and password');
+    throw new ConfigError('DB_SECRET_ARN', `secret ${secretId} is not JSON with username and password`);
   }
   const parsed = SecretShape.safeParse(json);
-  if (!parsed.success) throw new ConfigError('DB_SECRET_ARN', 'the secret value has no username/password');
+  if (!parsed.success)
+    throw new ConfigError('DB_SECRET_ARN', `secret ${secretId} has no string 'username' and 'password'`);
   return parsed.data;
 }
 

@@ -1,7 +1,6 @@
 /**
- * Environment parsing for the backup and restore functions: one zod schema per function, parsed
- * once at cold start; a bad or missing variable fails with a ConfigError naming it.
- * (Candidate for lambda/shared/config.ts; it lives here because that folder is owned elsewhere.)
+ * Environment parsing for the functions: one zod schema per function, parsed once at cold start;
+ * a bad or missing variable fails with a ConfigError naming it.
  */
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
