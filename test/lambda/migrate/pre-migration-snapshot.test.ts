@@ -186,13 +186,11 @@ describe('pre-migration snapshot', () => {
   it('reports a snapshot that cannot be started, naming it', async () => {
     await db.pool.query('DELETE FROM crm_meta.schema_migrations WHERE version = $1', [latest]);
     try {
-      rds
-        .on(CreateDBSnapshotCommand)
-        .rejects(
-          Object.assign(new Error('DB instance crm-prod is not in available state'), {
-            name: 'InvalidDBInstanceStateFault',
-          }),
-        );
+      rds.on(CreateDBSnapshotCommand).rejects(
+        Object.assign(new Error('DB instance crm-prod is not in available state'), {
+          name: 'InvalidDBInstanceStateFault',
+        }),
+      );
       await expect(handlers().onEvent(updateEvent(), ctx)).rejects.toThrow(
         /could not start the pre-migration snapshot crm-prod-premigration-v\d+-v\d+-20261128-0830 of crm-prod: DB instance crm-prod is not in available state; no migration was applied/,
       );
