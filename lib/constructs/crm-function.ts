@@ -155,9 +155,10 @@ export class CrmFunction extends Construct {
         target: 'node24',
         format: nodejs.OutputFormat.CJS,
         forceDockerBundling: false,
-        // The runtime ships the AWS SDK v3; bundling it would only grow cold starts.
-        // pg optionally requires pg-native, which this project does not use.
-        externalModules: ['@aws-sdk/*', 'pg-native'],
+        // The runtime ships the AWS SDK v3 service clients; bundling them would only grow cold
+        // starts. Utilities such as @aws-sdk/rds-signer are not guaranteed to be there, so they are
+        // bundled. pg optionally requires pg-native, which this project does not use.
+        externalModules: ['@aws-sdk/client-*', 'pg-native'],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
