@@ -1,6 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config';
+import { API_STAGE_NAME } from './constructs/crm-api';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -42,7 +43,13 @@ export class CrmStage extends Stage {
       network: this.network.network,
       database: this.data.database,
       databaseKey: this.data.key.key,
-      description: `CRM ${config.name}: snapshots, restore, drills, alarms`,
+      api: {
+        restApi: this.api.api.api,
+        stageName: API_STAGE_NAME,
+        handler: this.api.api.handler,
+        webAcl: this.api.firewall.webAcl,
+      },
+      description: `CRM ${config.name}: snapshots, restore, drills, advisor, alarms, dashboard`,
     });
   }
 }

@@ -6,12 +6,12 @@ const int = (min: number, max: number) => {
 };
 
 /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`. */
-const schedulerCron = z.string().regex(/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/, {
+export const schedulerCron = z.string().regex(/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/, {
   error: 'must be an EventBridge Scheduler cron expression with 6 fields, e.g. cron(0 3 * * ? *)',
 });
 
 /** IANA time zone name as EventBridge Scheduler accepts it. */
-const timeZone = z.string().regex(/^(UTC|Etc\/UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+(\/[A-Za-z_]+)?)$/, {
+export const timeZone = z.string().regex(/^(UTC|Etc\/UTC|[A-Z][A-Za-z_]+\/[A-Za-z_]+(\/[A-Za-z_]+)?)$/, {
   error: 'must be an IANA time zone such as UTC or Europe/Paris',
 });
 

@@ -21,12 +21,21 @@ export function instanceClassMemoryGiB(instanceClass: string): number {
 }
 
 /**
+ * PostgreSQL on RDS defaults `max_connections` to LEAST(DBInstanceClassMemory / 9531392, 5000);
+ * the parameter group does not override it. DBInstanceClassMemory is a little below the class
+ * memory, so this is an upper estimate.
+ */
+export function defaultMaxConnections(instanceClass: string): number {
+  return Math.min(Math.floor((instanceClassMemoryGiB(instanceClass) * GIB) / 9531392), 5000);
+}
+
+/**
  * Estimated connections RDS Proxy may open: PostgreSQL on RDS defaults `max_connections` to
  * LEAST(DBInstanceClassMemory / 9531392, 5000), and the proxy takes `maxConnectionsPercent` of it.
  * DBInstanceClassMemory is a little below the class memory, so this is an upper estimate.
  */
 export function proxyConnectionCap(database: EnvironmentConfig['database']): number {
-  const maxConnections = Math.min(Math.floor((instanceClassMemoryGiB(database.instanceClass) * GIB) / 9531392), 5000);
+  const maxConnections = defaultMaxConnections(database.instanceClass);
   return Math.floor((maxConnections * database.proxy.maxConnectionsPercent) / 100);
 }
 

@@ -49,4 +49,21 @@ export const dev: EnvironmentConfig = {
     drillSchedule: 'cron(0 4 1 * ? *)',
   },
   alarms: { emails: [] },
+  monitoring: {
+    database: {
+      cpuPercent: 90,
+      freeStorageGiB: 2,
+      freeStoragePercent: 10,
+      freeableMemoryMiB: 64,
+      connectionsPercentOfMax: 80,
+      readLatencyMs: 50,
+      writeLatencyMs: 50,
+      diskQueueDepth: 20,
+    },
+    proxy: { clientConnections: 100, borrowLatencyMs: 100 },
+    api: { serverErrorRatePercent: 5, latencyP99Ms: 3000 },
+    lambda: { durationPercentOfTimeout: 80 },
+    waf: { blockedRequestsPer5Min: 500 },
+  },
+  advisor: { schedule: 'cron(0 5 ? * MON *)', timeZone: 'UTC', reportRetentionDays: 30 },
 };

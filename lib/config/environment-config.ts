@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { backupConfigSchema } from './backup-config';
+import { instanceClassMemoryGiB } from './connection-budget';
+import { advisorConfigSchema, monitoringConfigSchema } from './monitoring-config';
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
@@ -144,6 +146,8 @@ export const environmentConfigSchema = z
     alarms: z.object({
       emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),
     }),
+    monitoring: monitoringConfigSchema,
+    advisor: advisorConfigSchema,
   })
   .superRefine((c, ctx) => {
     if (c.network.natGateways > c.network.azCount) {
@@ -182,6 +186,23 @@ export const environmentConfigSchema = z
         path: ['api', 'throttling', 'burstLimit'],
         message: `must be at least a tenth of api.throttling.rateLimit (>= ${Math.ceil(Math.min(c.api.throttling.rateLimit, 5_000) / 10)})`,
       });
+    }
+    if (c.monitoring.database.freeStorageGiB >= c.database.allocatedStorageGiB) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['monitoring', 'database', 'freeStorageGiB'],
+        message: `must be below database.allocatedStorageGiB (${c.database.allocatedStorageGiB}), or the alarm fires on an empty database`,
+      });
+    }
+    if (INSTANCE_CLASS.test(c.database.instanceClass)) {
+      const memoryMiB = instanceClassMemoryGiB(c.database.instanceClass) * 1024;
+      if (c.monitoring.database.freeableMemoryMiB >= memoryMiB / 2) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['monitoring', 'database', 'freeableMemoryMiB'],
+          message: `must be below half the memory of database.instanceClass ${c.database.instanceClass} (< ${memoryMiB / 2} MiB)`,
+        });
+      }
     }
     if (c.database.multiAz && c.network.azCount < 2) {
       ctx.addIssue({

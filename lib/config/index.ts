@@ -4,6 +4,7 @@ import { prod } from './prod';
 
 export * from './connection-budget';
 export * from './environment-config';
+export * from './monitoring-config';
 
 /** Every environment this app can deploy, by name. */
 export const ENVIRONMENTS: Readonly<Record<string, EnvironmentConfig>> = { dev, prod };

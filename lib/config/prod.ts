@@ -49,4 +49,21 @@ export const prod: EnvironmentConfig = {
     drillSchedule: 'cron(0 4 1 * ? *)',
   },
   alarms: { emails: ['crm-oncall@example.com'] },
+  monitoring: {
+    database: {
+      cpuPercent: 80,
+      freeStorageGiB: 10,
+      freeStoragePercent: 10,
+      freeableMemoryMiB: 512,
+      connectionsPercentOfMax: 80,
+      readLatencyMs: 20,
+      writeLatencyMs: 20,
+      diskQueueDepth: 10,
+    },
+    proxy: { clientConnections: 1000, borrowLatencyMs: 50 },
+    api: { serverErrorRatePercent: 1, latencyP99Ms: 2000 },
+    lambda: { durationPercentOfTimeout: 80 },
+    waf: { blockedRequestsPer5Min: 1000 },
+  },
+  advisor: { schedule: 'cron(0 5 ? * MON *)', timeZone: 'UTC', reportRetentionDays: 365 },
 };

@@ -48,6 +48,8 @@ export class CrmDatabase extends Construct {
   public readonly parameterGroup: rds.ParameterGroup;
   public readonly subnetGroup: rds.SubnetGroup;
   public readonly instanceIdentifier: string;
+  /** Name of the RDS Proxy (a literal, so metrics in other stacks need no import). */
+  public readonly proxyName: string;
   public readonly port: number;
   public readonly databaseName: string;
 
@@ -55,6 +57,7 @@ export class CrmDatabase extends Construct {
     super(scope, id);
     const cfg = props.database;
     this.instanceIdentifier = `crm-${props.environmentName}`;
+    this.proxyName = `crm-${props.environmentName}`;
     this.port = cfg.port;
     this.databaseName = cfg.databaseName;
 
@@ -198,7 +201,7 @@ export class CrmDatabase extends Construct {
     this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
       role: proxyRole,
       proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
-      dbProxyName: `crm-${props.environmentName}`,
+      dbProxyName: this.proxyName,
       vpc: props.vpc,
       // The proxy listens on PostgreSQL's default port; its clients live in the private subnets.
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

@@ -1,9 +1,14 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../config';
 import type { CrmDatabase } from '../constructs/crm-database';
+import type { CrmFunction } from '../constructs/crm-function';
+import { CrmMonitoring, type MonitoredFunction } from '../constructs/crm-monitoring';
 import type { CrmNetwork } from '../constructs/crm-network';
+import { DatabaseAdvisor } from '../constructs/database-advisor';
 import { DatabaseSnapshots } from '../constructs/database-snapshots';
 import { EncryptionKey } from '../constructs/log-encryption-key';
 import { RestoreDrill } from '../constructs/restore-drill';
@@ -17,14 +22,26 @@ export interface OpsStackProps extends StackProps {
   readonly database: CrmDatabase;
   /** Key the database and its snapshots are encrypted with. */
   readonly databaseKey: kms.IKey;
+  /** What the monitoring watches in the API stack. */
+  readonly api: {
+    readonly restApi: apigw.RestApi;
+    readonly stageName: string;
+    readonly handler: CrmFunction;
+    readonly webAcl: wafv2.CfnWebACL;
+  };
 }
 
-/** Stateless operations: snapshots and retention, restore with verification, restore drills, alarms. */
+/**
+ * Stateless operations: snapshots and retention, restore with verification, restore drills, the
+ * weekly database advisor, alarms and the dashboard.
+ */
 export class OpsStack extends Stack {
   public readonly alarmTopic: SecureTopic;
   public readonly snapshots: DatabaseSnapshots;
   public readonly restore: RestoreWorkflow;
   public readonly drill: RestoreDrill;
+  public readonly advisor: DatabaseAdvisor;
+  public readonly monitoring: CrmMonitoring;
   /** CloudWatch namespace of the project's own metrics in this environment. */
   public readonly metricsNamespace: string;
 
@@ -68,6 +85,43 @@ export class OpsStack extends Stack {
       snapshotPrefix: this.snapshots.snapshotPrefix,
       alarmTopic: this.alarmTopic.topic,
       metricsNamespace: this.metricsNamespace,
+    });
+    this.advisor = new DatabaseAdvisor(this, 'Advisor', {
+      ...common,
+      instanceClass: config.database.instanceClass,
+      advisor: config.advisor,
+      emails: config.alarms.emails,
+      metricsNamespace: this.metricsNamespace,
+    });
+
+    const functions: MonitoredFunction[] = [
+      { name: 'Api', function: props.api.handler },
+      { name: 'Snapshot', function: this.snapshots.snapshotFunction, errorsAlarmedElsewhere: true },
+      ...(this.snapshots.copyFunction ? [{ name: 'SnapshotCopy', function: this.snapshots.copyFunction }] : []),
+      { name: 'Restore', function: this.restore.restoreFunction },
+      { name: 'RestoreStatus', function: this.restore.statusFunction },
+      { name: 'RestoreVerify', function: this.restore.verifyFunction },
+      { name: 'Drill', function: this.drill.drillFunction },
+      { name: 'Advisor', function: this.advisor.advisorFunction },
+    ];
+    this.monitoring = new CrmMonitoring(this, 'Monitoring', {
+      environmentName: config.name,
+      thresholds: config.monitoring,
+      alarmTopic: this.alarmTopic.topic,
+      database,
+      instanceClass: config.database.instanceClass,
+      allocatedStorageGiB: config.database.allocatedStorageGiB,
+      restApi: props.api.restApi,
+      apiStageName: props.api.stageName,
+      webAcl: props.api.webAcl,
+      functions,
+      advisor: this.advisor,
+      deadLetterQueues: [{ name: 'AdvisorSchedule', queue: this.advisor.schedule.deadLetterQueue }],
+      alarmGroups: [
+        { title: 'Snapshots', alarms: this.snapshots.alarms },
+        { title: 'Restore workflow', alarms: this.restore.alarms },
+        { title: 'Restore drill', alarms: this.drill.alarms },
+      ],
     });
   }
 }

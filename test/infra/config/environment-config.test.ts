@@ -181,6 +181,87 @@ describe('environment config', () => {
         }),
       /backup\.crossRegionCopy\.kmsKeyArn: must be a key in crossRegionCopy\.region \(eu-central-1\), got one in us-east-1/,
     ],
+    [
+      'a DB CPU threshold above 100 %',
+      (c) => (c.monitoring.database.cpuPercent = 120),
+      /monitoring\.database\.cpuPercent: must be an integer between 1 and 100 \(got 120\)/,
+    ],
+    [
+      'a free-storage alarm at or above the allocated storage',
+      (c) => (c.monitoring.database.freeStorageGiB = 20),
+      /monitoring\.database\.freeStorageGiB: must be below database\.allocatedStorageGiB \(20\)/,
+    ],
+    [
+      'a free-storage share of 100 %',
+      (c) => (c.monitoring.database.freeStoragePercent = 100),
+      /monitoring\.database\.freeStoragePercent: must be an integer between 1 and 99/,
+    ],
+    [
+      'a freeable-memory alarm above half the instance memory',
+      (c) => (c.monitoring.database.freeableMemoryMiB = 800),
+      /monitoring\.database\.freeableMemoryMiB: must be below half the memory of database\.instanceClass t4g\.micro \(< 512 MiB\)/,
+    ],
+    [
+      'a connections share of zero',
+      (c) => (c.monitoring.database.connectionsPercentOfMax = 0),
+      /monitoring\.database\.connectionsPercentOfMax: must be an integer between 1 and 100/,
+    ],
+    [
+      'a fractional read latency',
+      (c) => (c.monitoring.database.readLatencyMs = 2.5),
+      /monitoring\.database\.readLatencyMs: must be an integer between 1 and 10000/,
+    ],
+    [
+      'a write latency given as a string',
+      (c) => (c.monitoring.database.writeLatencyMs = '20'),
+      /monitoring\.database\.writeLatencyMs: must be an integer between 1 and 10000 \(got "20"\)/,
+    ],
+    [
+      'a disk queue depth of zero',
+      (c) => (c.monitoring.database.diskQueueDepth = 0),
+      /monitoring\.database\.diskQueueDepth: must be an integer between 1 and 1000/,
+    ],
+    [
+      'negative proxy client connections',
+      (c) => (c.monitoring.proxy.clientConnections = -1),
+      /monitoring\.proxy\.clientConnections: must be an integer between 1 and 100000/,
+    ],
+    [
+      'a missing proxy borrow latency',
+      (c) => delete c.monitoring.proxy.borrowLatencyMs,
+      /monitoring\.proxy\.borrowLatencyMs: must be an integer between 1 and 60000 \(missing\)/,
+    ],
+    [
+      'an API 5XX rate above 100 %',
+      (c) => (c.monitoring.api.serverErrorRatePercent = 150),
+      /monitoring\.api\.serverErrorRatePercent: must be a number between 0\.1 and 100/,
+    ],
+    [
+      'an API p99 beyond the integration timeout',
+      (c) => (c.monitoring.api.latencyP99Ms = 30_000),
+      /monitoring\.api\.latencyP99Ms: must be an integer between 50 and 29000/,
+    ],
+    [
+      'a Lambda duration share above 100 %',
+      (c) => (c.monitoring.lambda.durationPercentOfTimeout = 110),
+      /monitoring\.lambda\.durationPercentOfTimeout: must be an integer between 10 and 100/,
+    ],
+    [
+      'a WAF blocked-request threshold of zero',
+      (c) => (c.monitoring.waf.blockedRequestsPer5Min = 0),
+      /monitoring\.waf\.blockedRequestsPer5Min: must be an integer between 1 and 2000000000/,
+    ],
+    [
+      'a rate expression as the advisor schedule',
+      (c) => (c.advisor.schedule = 'rate(7 days)'),
+      /advisor\.schedule: must be an EventBridge Scheduler cron expression/,
+    ],
+    ['a bad advisor time zone', (c) => (c.advisor.timeZone = 'CET+1'), /advisor\.timeZone: must be an IANA time zone/],
+    [
+      'an advisor report retention below a week',
+      (c) => (c.advisor.reportRetentionDays = 3),
+      /advisor\.reportRetentionDays: must be an integer between 7 and 3650 \(got 3\)/,
+    ],
   ];
 
   it.each(bad)('rejects %s with a message naming the field', (_label, change, message) => {
