@@ -18,7 +18,11 @@ import { devAuthenticator } from './dev-auth';
 export function createLocalAppPool(url: string, max = 10): Pool {
   const config = poolConfig(optionsFromUrl(url, { max, applicationName: 'crm-api-local', statementTimeoutMs: 10_000 }));
   // `role` as a startup parameter = SET ROLE crm_app before the session's first query.
-  return new Pool({ ...config, options: '-c role=crm_app' });
+  const pool = new Pool({ ...config, options: '-c role=crm_app' });
+  // An idle connection the server ends (restart, shutdown) is dropped from the pool by pg; without
+  // a listener the pool's 'error' event would crash the process instead.
+  pool.on('error', () => {});
+  return pool;
 }
 
 export interface LocalApiServerOptions {

@@ -396,7 +396,11 @@ async function main(): Promise<void> {
     console.log(`\n${out}`);
     writeDoc(out);
   } finally {
-    server?.kill('SIGTERM');
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once('exit', resolve));
+      server.kill('SIGTERM');
+      await exited; // before PostgreSQL stops, so the server's pool closes its connections itself
+    }
     await appPool?.end().catch(() => {});
     await pg.stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
