@@ -1,14 +1,14 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
+import { createDeadLetterQueue } from './dead-letter-queue';
 import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
 
 /** Repository root, so entries can be given relative to it (`lambda/<name>/handler.ts`). */
@@ -106,13 +106,9 @@ export class CrmFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      // It is itself a dead-letter queue: it has no DLQ of its own (CT.SQS.PR.1 accepts this).
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue', {
+      encryptionKey: props.encryptionKey,
+      deadLetterOf: 'the function',
     });
 
     this.role = new FunctionRole(this, 'Role', {
@@ -167,18 +163,8 @@ export class CrmFunction extends Construct {
         },
       },
     });
-    this.acknowledgeDefaults();
-    acknowledgeImportedVpc(this.function, props.vpc);
-  }
-
-  /** Acknowledges the findings every function role has by construction. */
-  private acknowledgeDefaults(): void {
     acknowledgeFunctionPolicy(this.role, this.logGroup);
-    acknowledge(
-      this.deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      "This queue is the function's dead-letter queue; a DLQ for a DLQ would only move the same failed events again.",
-    );
+    acknowledgeImportedVpc(this.function, props.vpc);
   }
 
   /** The function's connections, for `allowTo` / `allowDefaultPortTo` grants. */

@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
+import { createDeadLetterQueue } from './dead-letter-queue';
 import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
 
 export interface CrmProviderProps {
@@ -88,12 +88,9 @@ export class CrmProvider extends Construct {
     this.serviceToken = this.provider.serviceToken;
 
     // The framework function is CDK's; give it the settings every function here has.
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    const deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue', {
+      encryptionKey: props.encryptionKey,
+      deadLetterOf: 'the custom-resource framework',
     });
     deadLetterQueue.grantSendMessages(role);
     if (completeRole) deadLetterQueue.grantSendMessages(completeRole);
@@ -108,11 +105,6 @@ export class CrmProvider extends Construct {
       cfn.deadLetterConfig = { targetArn: deadLetterQueue.queueArn };
     }
 
-    acknowledge(
-      deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      'This queue is the dead-letter queue of the custom-resource framework; a DLQ for a DLQ would only move the same failed events again.',
-    );
     // Every framework function may invoke every user handler (CDK grants them all alike).
     for (const handlerRole of [role, completeRole]) {
       for (const handler of [props.onEventHandler, props.isCompleteHandler]) {

@@ -4,10 +4,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
+import { createDeadLetterQueue } from './dead-letter-queue';
 import { ManagedPolicyRole } from './function-role';
 
 export interface CrmScheduleProps {
@@ -39,23 +40,11 @@ export class CrmSchedule extends Construct {
 
   constructor(scope: Construct, id: string, props: CrmScheduleProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.encryptionKey,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    this.deadLetterQueue = createDeadLetterQueue(this, 'DeadLetterQueue', {
+      encryptionKey: props.encryptionKey,
+      deadLetterOf: 'the schedule',
+      unrecognisedByNag: true,
     });
-    acknowledge(
-      this.deadLetterQueue,
-      'Serverless-SQSRedrivePolicy',
-      'This queue is the dead-letter queue of the schedule; a DLQ for a DLQ would only move the same failed invocations again.',
-    );
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue IS a dead-letter queue (of an EventBridge Scheduler target); cdk-nag recognises only SQS-to-SQS redrive.',
-    );
     const role = new ManagedPolicyRole(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
       description: `${id} schedule: invokes one target`,

@@ -1,10 +1,10 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -14,8 +14,8 @@ import type { BackupConfig } from '../config/backup-config';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
-import { ManagedPolicyRole } from './function-role';
-import { acknowledgeStateMachineRole, grantRestore, type RestoreWorkflow } from './restore-workflow';
+import { createStateMachine } from './crm-state-machine';
+import { grantRestore, type RestoreWorkflow } from './restore-workflow';
 
 export interface RestoreDrillProps {
   readonly environmentName: string;
@@ -203,25 +203,15 @@ export class RestoreDrill extends Construct {
           .when(sfn.Condition.booleanEquals('$.restore.verificationInput.status.failed', true), cleanUp)
           .otherwise(wait.next(status)),
       );
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      encryptionKey: props.encryptionKey,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new ManagedPolicyRole(this, 'StateMachineRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-      description: 'Restore drill workflow',
-    });
-    const machine = new sfn.StateMachine(this, 'StateMachine', {
+    return createStateMachine(this, {
       stateMachineName: name,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      description: 'Restore drill workflow',
+      definition,
       timeout: Duration.minutes(props.backup.restoreTimeoutMinutes + 30),
-      tracingEnabled: true,
-      role,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      taskFunctions: [this.drillFunction, props.restore.statusFunction, props.restore.verifyFunction],
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
     });
-    acknowledgeStateMachineRole(role, [this.drillFunction, props.restore.statusFunction, props.restore.verifyFunction]);
-    return machine;
   }
 
   private addAlarms(props: RestoreDrillProps, machineArn: string): void {

@@ -1,10 +1,10 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
-import { ManagedPolicyRole } from './function-role';
+import { createStateMachine } from './crm-state-machine';
 
 export interface RestoreWorkflowProps {
   readonly environmentName: string;
@@ -153,25 +153,15 @@ export class RestoreWorkflow extends Construct {
         .when(sfn.Condition.booleanEquals('$.status.failed', true), notifyFailure)
         .otherwise(wait.next(status)),
     );
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      encryptionKey: props.encryptionKey,
-      retention: props.logRetention,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new ManagedPolicyRole(this, 'StateMachineRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-      description: 'Restore verification workflow',
-    });
-    const machine = new sfn.StateMachine(this, 'StateMachine', {
+    return createStateMachine(this, {
       stateMachineName: `crm-${props.environmentName}-restore-verify`,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      description: 'Restore verification workflow',
+      definition,
       timeout: props.timeout,
-      tracingEnabled: true,
-      role,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      taskFunctions: [this.statusFunction, this.verifyFunction],
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
     });
-    acknowledgeStateMachineRole(role, [this.statusFunction, this.verifyFunction]);
-    return machine;
   }
 
   private addAlarms(props: RestoreWorkflowProps): void {
@@ -267,22 +257,4 @@ export function grantRestore(
   ]) {
     acknowledge(fn.role.policy, `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', `${resource}:${name}`)}]`, reason);
   }
-}
-
-/** The Step Functions role invokes its task functions, including their versions (`<arn>:*`). */
-export function acknowledgeStateMachineRole(role: ManagedPolicyRole, functions: CrmFunction[]): void {
-  const stack = Stack.of(role);
-  for (const fn of functions) {
-    const id = stack.getLogicalId(fn.function.node.defaultChild as import('aws-cdk-lib').CfnElement);
-    acknowledge(
-      role.policy,
-      `AwsSolutions-IAM5[Resource::<${id}.Arn>:*]`,
-      'Step Functions invokes the task function by qualified ARN (versions of that one function only); CDK generates this grant.',
-    );
-  }
-  acknowledge(
-    role.policy,
-    'AwsSolutions-IAM5[Resource::*]',
-    'X-Ray tracing and CloudWatch Logs delivery for the state machine have no resource-level permissions.',
-  );
 }

@@ -1,11 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from '../compliance';
+import { createDeadLetterQueue } from './dead-letter-queue';
 
 export interface SecureTopicProps {
   readonly displayName: string;
@@ -45,23 +43,11 @@ export class SecureTopic extends Construct {
     const emails = props.emails ?? [];
     if (emails.length > 0) {
       // Undeliverable notifications are kept for 14 days instead of being lost.
-      const deadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: props.encryptionKey,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-        redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+      const deadLetterQueue = createDeadLetterQueue(this, 'DeliveryDeadLetterQueue', {
+        encryptionKey: props.encryptionKey,
+        deadLetterOf: 'the topic subscriptions',
+        unrecognisedByNag: true,
       });
-      acknowledge(
-        deadLetterQueue,
-        'Serverless-SQSRedrivePolicy',
-        'This queue is the dead-letter queue of the topic subscriptions; a DLQ for a DLQ would only move the same messages again.',
-      );
-      acknowledge(
-        deadLetterQueue,
-        'AwsSolutions-SQS3',
-        'This queue IS a dead-letter queue (of the e-mail subscriptions); cdk-nag recognises only SQS-to-SQS redrive.',
-      );
       for (const email of emails) {
         this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue }));
       }
