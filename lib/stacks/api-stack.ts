@@ -1,4 +1,4 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { assertApiConnectionBudget, type EnvironmentConfig } from '../config';
 import { ApiFirewall } from '../constructs/api-firewall';
@@ -59,6 +59,14 @@ export class ApiStack extends Stack {
       maxBodyBytes,
       encryptionKey: key,
       logRetention,
+    });
+
+    // What a client or an operator needs to reach the API (`npx cdk deploy` prints them).
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the CRM API (append v1/...)' });
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPool.userPoolId, description: 'Cognito user pool' });
+    new CfnOutput(this, 'UserPoolClientId', {
+      value: this.userPool.client.userPoolClientId,
+      description: 'App client for sign-in (SRP)',
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -123,5 +123,23 @@ export class OpsStack extends Stack {
         { title: 'Restore drill', alarms: this.drill.alarms },
       ],
     });
+
+    // What an operator needs (the runbook refers to these; `npx cdk deploy` prints them).
+    const outputs: Record<string, [string, string]> = {
+      RestoreFunctionName: [
+        this.restore.restoreFunction.function.functionName,
+        'Invoke to restore (see docs/runbooks/restore.md)',
+      ],
+      VerifyStateMachineArn: [this.restore.stateMachine.stateMachineArn, 'Restore verification workflow'],
+      DrillStateMachineArn: [this.drill.stateMachine.stateMachineArn, 'Monthly restore drill workflow'],
+      SnapshotFunctionName: [
+        this.snapshots.snapshotFunction.function.functionName,
+        'Takes and prunes managed snapshots',
+      ],
+      AlarmTopicArn: [this.alarmTopic.topic.topicArn, 'Every alarm of this environment'],
+      DashboardName: [this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard'],
+      AdvisorReportBucket: [this.advisor.reportBucket.bucketName, 'Weekly database advisor reports'],
+    };
+    for (const [id, [value, description]] of Object.entries(outputs)) new CfnOutput(this, id, { value, description });
   }
 }
