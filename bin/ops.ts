@@ -367,6 +367,6 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    process.exit(code);
   });
 }
