@@ -24,6 +24,7 @@ export const dev: EnvironmentConfig = {
       logMinDurationStatementMs: 500,
       idleInTransactionSessionTimeoutMs: 60_000,
       statementTimeoutMs: 30_000,
+      randomPageCost: 1.1,
     },
     proxy: { maxConnectionsPercent: 80, maxIdleConnectionsPercent: 20, idleClientTimeoutSeconds: 1800 },
     migration: { lockTimeoutMs: 5_000, statementTimeoutMs: 600_000, snapshotBeforeMigration: false },

@@ -104,6 +104,16 @@ export const environmentConfigSchema = z
         logMinDurationStatementMs: int(-1, 3_600_000),
         idleInTransactionSessionTimeoutMs: int(0, 86_400_000),
         statementTimeoutMs: int(0, 86_400_000),
+        /** Planner cost of a random page read; 1.1 suits SSD (gp3) storage. */
+        randomPageCost: z
+          .number({ error: 'must be a number between 1 and 10' })
+          .min(1, { error: 'must be a number between 1 and 10' })
+          .max(10, { error: 'must be a number between 1 and 10' }),
+        /** Memory overrides (MiB); unset keeps RDS's formula defaults for the instance class. */
+        sharedBuffersMb: int(16, 1_048_576).optional(),
+        effectiveCacheSizeMb: int(16, 4_194_304).optional(),
+        workMemMb: int(1, 2_048).optional(),
+        maintenanceWorkMemMb: int(16, 8_192).optional(),
       }),
       proxy: z.object({
         maxConnectionsPercent: int(10, 100),
@@ -150,6 +160,20 @@ export const environmentConfigSchema = z
     advisor: advisorConfigSchema,
   })
   .superRefine((c, ctx) => {
+    const memoryMiB = instanceClassMemoryGiB(c.database.instanceClass) * 1024;
+    for (const [field, share] of [
+      ['sharedBuffersMb', 0.6],
+      ['effectiveCacheSizeMb', 0.9],
+    ] as const) {
+      const value = c.database.parameters[field];
+      if (value !== undefined && value > memoryMiB * share) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['database', 'parameters', field],
+          message: `must be at most ${share * 100}% of the ${c.database.instanceClass} memory (${Math.floor(memoryMiB * share)} MiB)`,
+        });
+      }
+    }
     if (c.network.natGateways > c.network.azCount) {
       ctx.addIssue({
         code: 'custom',

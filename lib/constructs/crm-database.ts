@@ -77,6 +77,18 @@ export class CrmDatabase extends Construct {
         log_min_duration_statement: String(cfg.parameters.logMinDurationStatementMs),
         idle_in_transaction_session_timeout: String(cfg.parameters.idleInTransactionSessionTimeoutMs),
         statement_timeout: String(cfg.parameters.statementTimeoutMs),
+        random_page_cost: String(cfg.parameters.randomPageCost),
+        // Memory overrides only when configured (units: 8 kB pages, or kB for the *_mem ones).
+        ...(cfg.parameters.sharedBuffersMb !== undefined
+          ? { shared_buffers: String(cfg.parameters.sharedBuffersMb * 128) }
+          : {}),
+        ...(cfg.parameters.effectiveCacheSizeMb !== undefined
+          ? { effective_cache_size: String(cfg.parameters.effectiveCacheSizeMb * 128) }
+          : {}),
+        ...(cfg.parameters.workMemMb !== undefined ? { work_mem: String(cfg.parameters.workMemMb * 1024) } : {}),
+        ...(cfg.parameters.maintenanceWorkMemMb !== undefined
+          ? { maintenance_work_mem: String(cfg.parameters.maintenanceWorkMemMb * 1024) }
+          : {}),
         log_connections: '1',
         log_disconnections: '1',
         log_lock_waits: '1',

@@ -262,6 +262,21 @@ describe('environment config', () => {
       (c) => (c.advisor.reportRetentionDays = 3),
       /advisor\.reportRetentionDays: must be an integer between 7 and 3650 \(got 3\)/,
     ],
+    [
+      'a random_page_cost below 1',
+      (c) => (c.database.parameters.randomPageCost = 0.5),
+      /database\.parameters\.randomPageCost: must be a number between 1 and 10/,
+    ],
+    [
+      'shared_buffers above 60 % of memory',
+      (c) => (c.database.parameters.sharedBuffersMb = 800),
+      /database\.parameters\.sharedBuffersMb: must be at most 60% of the t4g\.micro memory \(614 MiB\)/,
+    ],
+    [
+      'a fractional work_mem',
+      (c) => (c.database.parameters.workMemMb = 4.5),
+      /database\.parameters\.workMemMb: must be an integer between 1 and 2048/,
+    ],
   ];
 
   it.each(bad)('rejects %s with a message naming the field', (_label, change, message) => {

@@ -154,6 +154,37 @@ describe('DataStack', () => {
     });
   });
 
+  describe('memory parameters', () => {
+    it('keeps RDS defaults unless configured, and sets random_page_cost for SSD', () => {
+      const params = resourcesOf(prod, 'AWS::RDS::DBParameterGroup')[0][1].Properties?.Parameters as Record<
+        string,
+        string
+      >;
+      expect(params.random_page_cost).toBe('1.1');
+      expect(params.shared_buffers).toBeUndefined();
+      expect(params.work_mem).toBeUndefined();
+    });
+
+    it('writes configured overrides in PostgreSQL units', () => {
+      const tuned = synthStage(
+        testConfig('prod', (c) => {
+          c.database.parameters.sharedBuffersMb = 2048;
+          c.database.parameters.effectiveCacheSizeMb = 6144;
+          c.database.parameters.workMemMb = 16;
+          c.database.parameters.maintenanceWorkMemMb = 512;
+        }),
+      ).templates.data;
+      tuned.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Parameters: Match.objectLike({
+          shared_buffers: String(2048 * 128), // 8 kB pages
+          effective_cache_size: String(6144 * 128),
+          work_mem: String(16 * 1024), // kB
+          maintenance_work_mem: String(512 * 1024),
+        }),
+      });
+    });
+  });
+
   describe('master secret', () => {
     it('is encrypted with the project key', () => {
       prod.hasResourceProperties('AWS::SecretsManager::Secret', {
