@@ -26,7 +26,8 @@ import { Router } from './routing';
 import { ActorResolver } from './users';
 
 /** @default 256 KiB: far above any CRM record, far below API Gateway's 10 MB. */
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** 64 KiB: the most AWS WAF can inspect in front of API Gateway, so local and deployed limits agree. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 export interface AppLimits {
   /** Largest accepted request body in bytes (413 above). @default DEFAULT_MAX_BODY_BYTES */

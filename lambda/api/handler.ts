@@ -11,7 +11,7 @@
  *   DB_POOL_MAX              connections per container. @default 2. Reserved concurrency ×
  *                            DB_POOL_MAX must stay below the proxy's connection cap.
  *   DB_STATEMENT_TIMEOUT_MS  server-side statement_timeout; a timeout answers 503. @default 5000
- *   MAX_BODY_BYTES           largest request body; larger → 413. @default 262144 (256 KiB)
+ *   MAX_BODY_BYTES           largest request body; larger → 413. @default 65536 (64 KiB, what WAF can inspect)
  *   DB_CA_BUNDLE             CA bundle for TLS (lambda/shared/db.ts). @default /var/runtime/ca-cert.pem
  *   AWS_REGION               set by Lambda; region of the IAM auth token.
  *   LOG_LEVEL                Powertools log level. @default INFO

@@ -17,11 +17,24 @@ import {
 const JSON_CONTENT_TYPE = /^application\/([a-z0-9.+-]+\+)?json\s*(;.*)?$/i;
 
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.slice(0, 50).map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.map(String).join('.') : 'body',
-    // zod messages describe the rule ("Too big: expected string to have <=200 characters"), never the input.
-    message: issue.message,
-  }));
+  return error.issues
+    .flatMap((issue): FieldError[] => {
+      // An unknown key is an error about that key, not about the object holding it.
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => ({
+          field: [...issue.path, key].map(String).join('.'),
+          message: 'Unknown field: not part of this resource (check the spelling).',
+        }));
+      }
+      return [
+        {
+          field: issue.path.length > 0 ? issue.path.map(String).join('.') : 'body',
+          // zod messages describe the rule ("Too big: expected string to have <=200 characters"), never the input.
+          message: issue.message,
+        },
+      ];
+    })
+    .slice(0, 50);
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix?: string): z.infer<S> {
@@ -52,7 +65,7 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
 
 /** Query string (first value of each parameter) validated by a strict schema: unknown parameters are 422. */
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
-  return parseWith(schema, c.req.query());
+  return parseWith(schema, c.req.query(), 'query');
 }
 
 export function etag(version: number): string {
@@ -60,8 +73,9 @@ export function etag(version: number): string {
 }
 
 /**
- * The versions the client accepts, from `If-Match`: missing → 428; `*` → any version. A list and
- * weak tags are accepted; a tag that is not one of ours matches nothing (→ 412 at the check).
+ * The versions the client accepts, from `If-Match`: missing → 428; `*` → any version. A list,
+ * weak tags and unquoted versions (a common hand-typed mistake) are accepted; a tag that is not
+ * one of ours matches nothing (→ 412 at the check).
  */
 export function expectedVersions(c: Context): readonly number[] | '*' {
   const header = c.req.header('if-match');
@@ -69,8 +83,8 @@ export function expectedVersions(c: Context): readonly number[] | '*' {
   if (header.trim() === '*') return '*';
   const versions: number[] = [];
   for (const tag of header.split(',')) {
-    const m = /^\s*(?:W\/)?"(\d{1,15})"\s*$/.exec(tag);
-    if (m) versions.push(Number(m[1]));
+    const m = /^\s*(?:W\/)?("?)(\d{1,15})\1\s*$/.exec(tag);
+    if (m) versions.push(Number(m[2]));
   }
   return versions;
 }

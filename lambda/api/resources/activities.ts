@@ -18,7 +18,8 @@ const TYPES = ['note', 'task', 'call', 'meeting', 'email'] as const;
 const fields = {
   type: z.enum(TYPES),
   subject: text(500),
-  body: text(100_000, 0).nullable(),
+  // Up to 50,000 characters, so a request stays within the 64 KiB body limit.
+  body: text(50_000, 0).nullable(),
   dueAt: DateTime.nullable(),
   completedAt: DateTime.nullable(),
   companyId: z.uuid().nullable(),

@@ -172,7 +172,7 @@ describe('configuration', () => {
       user: 'crm_app',
       poolMax: 2,
       statementTimeoutMs: 5000,
-      maxBodyBytes: 262144,
+      maxBodyBytes: 65536,
     });
   });
 

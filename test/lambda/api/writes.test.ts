@@ -120,6 +120,29 @@ describe('role matrix', () => {
 });
 
 describe('writes', () => {
+  it('accepts an unquoted or weak If-Match for the current version and refuses a stale one', async () => {
+    const c = await api.request('POST', '/v1/companies', { as: sales, body: { name: 'Hand typed' } });
+    expect(c.headers.get('etag')).toBe('"1"');
+    const stale = await api.request('PATCH', `/v1/companies/${c.body.id}`, {
+      as: sales,
+      body: { industry: 'Retail' },
+      headers: { 'if-match': '7' },
+    });
+    expect(stale.status).toBe(412);
+    const unquoted = await api.request('PATCH', `/v1/companies/${c.body.id}`, {
+      as: sales,
+      body: { industry: 'Retail' },
+      headers: { 'if-match': '1' },
+    });
+    expect(unquoted.status).toBe(200);
+    const weak = await api.request('PATCH', `/v1/companies/${c.body.id}`, {
+      as: sales,
+      body: { industry: 'Media' },
+      headers: { 'if-match': 'W/"2"' },
+    });
+    expect(weak.status).toBe(200);
+  });
+
   it('normalises emails and phones and answers 409 naming the existing contact', async () => {
     const res = await api.request('POST', '/v1/contacts', {
       as: sales,
