@@ -76,29 +76,12 @@ export class SchemaMigration extends Construct {
       MIGRATION_STATEMENT_TIMEOUT_MS: String(props.statementTimeoutMs),
       ...snapshotEnv,
     };
-    this.handler = new CrmFunction(this, 'Handler', {
-      entry: 'lambda/migrate/handler.ts',
-      description: 'Applies the CRM schema migrations at deploy time (custom resource)',
-      vpc: props.vpc,
-      memorySize: 512,
-      timeout: MIGRATION_TIMEOUT,
-      reservedConcurrentExecutions: 1,
-      encryptionKey: props.encryptionKey,
-      logRetention: props.logRetention,
-      copyIntoBundle: [{ from: 'lambda/migrate/migrations', to: 'migrations' }],
-      environment,
-      // No retries: CloudFormation already reports a failure and the next deploy retries.
-      retryAttempts: 0,
-    });
-    database.secret.grantRead(this.handler.role);
-    database.allowFrom(this.handler, 'schema migrations');
-
-    let isComplete: CrmFunction | undefined;
-    if (snapshot) {
-      isComplete = new CrmFunction(this, 'IsCompleteHandler', {
+    // onEvent and (with the snapshot) isComplete: the same bundle, the same reach, other exports.
+    const migrationFunction = (id: string, handler: string, description: string, reason: string): CrmFunction => {
+      const fn = new CrmFunction(this, id, {
         entry: 'lambda/migrate/handler.ts',
-        handler: 'isComplete',
-        description: 'Waits for the pre-migration snapshot, then applies the CRM schema migrations',
+        handler,
+        description,
         vpc: props.vpc,
         memorySize: 512,
         timeout: MIGRATION_TIMEOUT,
@@ -107,10 +90,28 @@ export class SchemaMigration extends Construct {
         logRetention: props.logRetention,
         copyIntoBundle: [{ from: 'lambda/migrate/migrations', to: 'migrations' }],
         environment,
+        // No retries: CloudFormation already reports a failure and the next deploy retries.
         retryAttempts: 0,
       });
-      database.secret.grantRead(isComplete.role);
-      database.allowFrom(isComplete, 'schema migrations after the snapshot');
+      database.secret.grantRead(fn.role);
+      database.allowFrom(fn, reason);
+      return fn;
+    };
+    this.handler = migrationFunction(
+      'Handler',
+      'handler',
+      'Applies the CRM schema migrations at deploy time (custom resource)',
+      'schema migrations',
+    );
+
+    let isComplete: CrmFunction | undefined;
+    if (snapshot) {
+      isComplete = migrationFunction(
+        'IsCompleteHandler',
+        'isComplete',
+        'Waits for the pre-migration snapshot, then applies the CRM schema migrations',
+        'schema migrations after the snapshot',
+      );
       this.grantPreMigrationSnapshot(this.handler, database);
       this.grantPreMigrationSnapshot(isComplete, database);
     }
