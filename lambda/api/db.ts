@@ -83,6 +83,8 @@ export interface IdempotencyRequest {
 }
 
 const KEY_TTL_HOURS = 24;
+/** Bound on the opportunistic purge in `claimIdempotencyKey`: a write never pays for a big backlog. */
+export const EXPIRED_KEYS_PURGED_PER_CLAIM = 100;
 const KEY_FORMAT = /^[\x21-\x7e]{1,200}$/;
 
 export function validIdempotencyKey(key: string): boolean {
@@ -100,18 +102,32 @@ function requestHash(req: IdempotencyRequest): string {
  * undefined when this request owns the key and must run (then call `storeIdempotentResponse`).
  * A concurrent request with the same key waits on the row lock until the first one commits.
  * Same key, different request → 422.
+ *
+ * The same statement purges up to EXPIRED_KEYS_PURGED_PER_CLAIM expired keys (oldest first, via
+ * idempotency_keys_expires_at_idx), so the table stays bounded without a scheduled job: each
+ * claim removes more expired rows than it adds. SKIP LOCKED: a purge never waits for another
+ * transaction (a concurrent purge, or a retry re-claiming its own expired key). The key being
+ * claimed is excluded: one statement must not both delete and upsert the same row.
  */
 export async function claimIdempotencyKey(db: Db, req: IdempotencyRequest): Promise<StoredResponse | undefined> {
   const hash = requestHash(req);
   const claimed = await db.query(
-    `INSERT INTO crm.idempotency_keys (key, actor, method, path, request_hash, expires_at)
+    `WITH purged AS (
+       DELETE FROM crm.idempotency_keys
+        WHERE (actor, key) IN (
+          SELECT actor, key FROM crm.idempotency_keys
+           WHERE expires_at < now() AND (actor, key) <> ($2, $1)
+           ORDER BY expires_at
+           LIMIT $7
+             FOR UPDATE SKIP LOCKED))
+     INSERT INTO crm.idempotency_keys (key, actor, method, path, request_hash, expires_at)
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6))
      ON CONFLICT (actor, key) DO UPDATE
        SET method = EXCLUDED.method, path = EXCLUDED.path, request_hash = EXCLUDED.request_hash,
            status_code = NULL, response = NULL, created_at = now(), expires_at = EXCLUDED.expires_at
        WHERE crm.idempotency_keys.expires_at <= now()
      RETURNING key`,
-    [req.key, req.actor, req.method, req.path, hash, KEY_TTL_HOURS],
+    [req.key, req.actor, req.method, req.path, hash, KEY_TTL_HOURS, EXPIRED_KEYS_PURGED_PER_CLAIM],
   );
   if (claimed.rowCount === 1) return undefined;
   const { rows } = await db.query<{

@@ -1,3 +1,4 @@
+import { EXPIRED_KEYS_PURGED_PER_CLAIM } from '../../../lambda/api/db';
 import { type ApiFixture, type Caller, startApiFixture } from './fixture';
 
 let api: ApiFixture;
@@ -299,5 +300,80 @@ describe('writes', () => {
     expect(rows).toHaveLength(0);
     const audit = await auditRows(c.body.id);
     expect(audit.at(-1)).toMatchObject({ action: 'contact.purge', diff: null, actor: admin.userId });
+  });
+});
+
+describe('expired Idempotency-Keys', () => {
+  /** Stores `n` keys for a fictitious actor, expired (`expiresIn` < 0) or not, as the API would have. */
+  async function storeKeys(actor: string, n: number, expiresIn: string): Promise<void> {
+    await api.pool.query(
+      `INSERT INTO crm.idempotency_keys (key, actor, method, path, request_hash, status_code, response, created_at, expires_at)
+       SELECT 'k-' || i, $1, 'POST', '/v1/companies', 'hash', 201, '{}', now() + $3::interval - interval '1 day',
+              now() + $3::interval
+         FROM generate_series(1, $2::int) AS i`,
+      [actor, n, expiresIn],
+    );
+  }
+  const keysOf = async (actor: string) =>
+    (await api.pool.query('SELECT count(*)::int AS n FROM crm.idempotency_keys WHERE actor = $1', [actor])).rows[0]
+      .n as number;
+  const expiredKeys = async () =>
+    (await api.pool.query('SELECT count(*)::int AS n FROM crm.idempotency_keys WHERE expires_at < now()')).rows[0]
+      .n as number;
+
+  it('are purged when a new key is stored, and unexpired keys are kept', async () => {
+    await storeKeys('expired-actor', 3, '-1 hour');
+    await storeKeys('live-actor', 2, '1 hour');
+
+    const res = await api.request('POST', '/v1/companies', {
+      as: sales,
+      body: { name: 'Purges expired keys' },
+      headers: { 'idempotency-key': 'purge-1' },
+    });
+
+    expect(res.status).toBe(201);
+    expect(await keysOf('expired-actor')).toBe(0);
+    expect(await keysOf('live-actor')).toBe(2);
+    const own = await api.pool.query('SELECT status_code FROM crm.idempotency_keys WHERE actor = $1 AND key = $2', [
+      sales.userId,
+      'purge-1',
+    ]);
+    expect(own.rows).toEqual([{ status_code: 201 }]);
+  });
+
+  it(`are purged at most ${EXPIRED_KEYS_PURGED_PER_CLAIM} per stored key, so a backlog never slows a write`, async () => {
+    await storeKeys('backlog-actor', EXPIRED_KEYS_PURGED_PER_CLAIM + 50, '-2 hours');
+
+    await api.request('POST', '/v1/companies', {
+      as: sales,
+      body: { name: 'Purges a bounded batch' },
+      headers: { 'idempotency-key': 'purge-2' },
+    });
+
+    expect(await expiredKeys()).toBe(50);
+  });
+
+  it('an expired key reused by its caller runs the request again', async () => {
+    await api.pool.query('DELETE FROM crm.idempotency_keys WHERE expires_at < now()');
+    const headers = { 'idempotency-key': 'expired-then-reused' };
+    const first = await api.request('POST', '/v1/companies', { as: sales, body: { name: 'Reused 1' }, headers });
+    await api.pool.query(
+      "UPDATE crm.idempotency_keys SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day' WHERE actor = $1 AND key = $2",
+      [sales.userId, headers['idempotency-key']],
+    );
+
+    const again = await api.request('POST', '/v1/companies', { as: sales, body: { name: 'Reused 2' }, headers });
+
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(first.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    expect(await expiredKeys()).toBe(0);
+  });
+
+  it('crm_app may delete them', async () => {
+    const { rows } = await api.pool.query(
+      "SELECT has_table_privilege('crm_app', 'crm.idempotency_keys', 'DELETE') AS can_delete",
+    );
+    expect(rows[0].can_delete).toBe(true);
   });
 });
