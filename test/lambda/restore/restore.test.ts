@@ -15,6 +15,7 @@ import { parseRestoreRequest } from '../../../lambda/restore/input';
 import { type RestoreConfig, runRestore, VerificationNotStartedError } from '../../../lambda/restore/restore';
 import { ValidationError } from '../../../lambda/shared/errors';
 import { ACCOUNT, dbInstance, dbSnapshot, INSTANCE_ID, KMS_KEY_ARN, REGION } from '../snapshot/fixtures';
+import { EXEC_ARN, SM_ARN, SNAP } from './fixtures';
 
 const rds = new RDSClient({ region: REGION });
 const sfn = new SFNClient({ region: REGION });
@@ -22,9 +23,6 @@ const rdsMock = mockClient(rds);
 const sfnMock = mockClient(sfn);
 
 const NOW = new Date('2026-11-28T11:00:00Z');
-const SM_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:crm-prod-restore-verify`;
-const EXEC_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:execution:crm-prod-restore-verify:crm-prod-restore-20261128-1100`;
-const SNAP = 'crm-prod-20261127-0300';
 const config: RestoreConfig = { liveInstanceId: INSTANCE_ID, verifyStateMachineArn: SM_ARN };
 const deps = { rds, sfn, now: () => NOW };
 

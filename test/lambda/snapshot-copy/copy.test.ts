@@ -11,36 +11,12 @@ import { type CopyConfig, copyManagedSnapshot } from '../../../lambda/snapshot-c
 import { RdsSnapshotEvent } from '../../../lambda/snapshot-copy/event';
 import { destinationKeyProblem } from '../../../lambda/snapshot-copy/kms-key';
 import { ACCOUNT, dbSnapshot, INSTANCE_ID, MetricRecorder, PREFIX, REGION, silentLogger } from '../snapshot/fixtures';
+import { DEST, DEST_KEY, SNAP_ARN, SNAP_ID, snapshotCreatedEvent } from './fixtures';
 
-const DEST = 'eu-central-1';
-const DEST_KEY = `arn:aws:kms:${DEST}:${ACCOUNT}:key/9f8e7d6c-5b4a-3210-fedc-ba9876543210`;
 const NOW = new Date('2026-11-28T03:20:00Z');
 const DAY = 86_400_000;
-const SNAP_ID = `${PREFIX}-20261128-0300`;
-const SNAP_ARN = `arn:aws:rds:${REGION}:${ACCOUNT}:snapshot:${SNAP_ID}`;
 
-/** The event RDS sends to EventBridge when a manual snapshot completes (RDS User Guide example shape). */
-const event = (over: Record<string, unknown> = {}) =>
-  RdsSnapshotEvent.parse({
-    version: '0',
-    id: '844e2571-85d4-695f-b930-0153b71dcb42',
-    'detail-type': 'RDS DB Snapshot Event',
-    source: 'aws.rds',
-    account: ACCOUNT,
-    time: '2026-11-28T03:14:13Z',
-    region: REGION,
-    resources: [SNAP_ARN],
-    detail: {
-      EventCategories: ['creation'],
-      SourceType: 'SNAPSHOT',
-      SourceArn: SNAP_ARN,
-      Date: '2026-11-28T03:14:13.882Z',
-      Message: 'Manual snapshot created',
-      SourceIdentifier: SNAP_ID,
-      EventID: 'RDS-EVENT-0042',
-      ...over,
-    },
-  });
+const event = (detail: Record<string, unknown> = {}) => RdsSnapshotEvent.parse(snapshotCreatedEvent(detail));
 
 const config: CopyConfig = {
   instanceId: INSTANCE_ID,

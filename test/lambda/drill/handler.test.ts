@@ -1,0 +1,132 @@
+import {
+  DBInstanceNotFoundFault,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  RDSClient,
+  RestoreDBInstanceFromDBSnapshotCommand,
+} from '@aws-sdk/client-rds';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { ValidationError } from '../../../lambda/shared/errors';
+import { coldStart, QUIET_LAMBDA_ENV } from '../cold-start';
+import { SNAP } from '../restore/fixtures';
+import { dbInstance, dbSnapshot, INSTANCE_ID, PREFIX } from '../snapshot/fixtures';
+
+const rdsMock = mockClient(RDSClient);
+const sfnMock = mockClient(SFNClient);
+const DRILL_PREFIX = 'crm-prod-drill';
+
+const fn = coldStart<{ handler: (event: unknown) => Promise<unknown> }>('lambda/drill/handler', {
+  ...QUIET_LAMBDA_ENV,
+  DB_INSTANCE_ID: INSTANCE_ID,
+  SNAPSHOT_PREFIX: PREFIX,
+  DRILL_PREFIX,
+  METRICS_NAMESPACE: 'CRM/Ops',
+});
+
+beforeEach(() => {
+  rdsMock.reset();
+  sfnMock.reset();
+  rdsMock
+    .on(DescribeDBInstancesCommand)
+    .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: { httpStatusCode: 404 } }));
+  rdsMock
+    .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+    .resolves({ DBInstances: [dbInstance()] });
+  rdsMock.on(DescribeDBSnapshotsCommand).resolves({
+    DBSnapshots: [
+      dbSnapshot({
+        DBSnapshotIdentifier: 'crm-prod-20261126-0300',
+        SnapshotCreateTime: new Date('2026-11-26T03:00:40Z'),
+      }),
+      dbSnapshot({ DBSnapshotIdentifier: SNAP, SnapshotCreateTime: new Date('2026-11-27T03:00:41Z') }),
+    ],
+  });
+  rdsMock
+    .on(RestoreDBInstanceFromDBSnapshotCommand)
+    .resolves({ DBInstance: dbInstance({ DBInstanceStatus: 'creating' }) });
+});
+afterEach(() => fn.restoreEnv());
+
+const mutatingCalls = () =>
+  [...rdsMock.calls(), ...sfnMock.calls()]
+    .map((c) => c.args[0].constructor.name)
+    .filter((name) => !name.startsWith('Describe') && !name.startsWith('List'));
+
+describe('drill handler', () => {
+  it('pick-snapshot returns the newest managed snapshot of DB_INSTANCE_ID', async () => {
+    const { handler } = fn.load();
+
+    expect(await handler({ action: 'pick-snapshot' })).toMatchObject({
+      snapshotId: SNAP,
+      snapshotCreateTime: '2026-11-27T03:00:41.000Z',
+    });
+    expect(rdsMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, {
+      DBInstanceIdentifier: INSTANCE_ID,
+      SnapshotType: 'manual',
+    });
+  });
+
+  it('restore starts a DRILL_PREFIX instance without deletion protection and starts no workflow', async () => {
+    const { handler } = fn.load();
+
+    const result = (await handler({ action: 'restore', snapshotId: SNAP, targetInstanceId: `${DRILL_PREFIX}-1` })) as {
+      [k: string]: unknown;
+    };
+
+    expect(result).toMatchObject({
+      targetInstanceId: `${DRILL_PREFIX}-1`,
+      verificationInput: { restoredFrom: SNAP, requestedBy: 'restore-drill', drill: true },
+    });
+    expect(Object.keys(result).sort()).toEqual(['plan', 'restoreStartedAt', 'targetInstanceId', 'verificationInput']);
+    expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBInstanceIdentifier: `${DRILL_PREFIX}-1`,
+      DeletionProtection: false,
+      Tags: expect.arrayContaining([{ Key: 'drill', Value: 'true' }]),
+    });
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('record returns the measured duration of a successful drill', async () => {
+    const { handler } = fn.load();
+    const restoreStartedAt = new Date(Date.now() - 1_800_000).toISOString();
+
+    const record = (await handler({ action: 'record', succeeded: true, restoreStartedAt })) as {
+      durationSeconds: number;
+    };
+
+    expect(record.durationSeconds).toBeGreaterThanOrEqual(1800);
+    expect(record.durationSeconds).toBeLessThan(1900);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an unknown action', { action: 'drop-database' }, 'action'],
+    ['no action', {}, 'action'],
+    ['restore without snapshotId', { action: 'restore' }, 'snapshotId'],
+    [
+      'a restore target outside DRILL_PREFIX',
+      { action: 'restore', snapshotId: SNAP, targetInstanceId: 'crm-prod-x' },
+      'targetInstanceId',
+    ],
+    ['delete-instance with an empty id', { action: 'delete-instance', targetInstanceId: '' }, 'targetInstanceId'],
+    ['check-freshness without an ARN', { action: 'check-freshness', stateMachineArn: 'drill' }, 'stateMachineArn'],
+  ])('refuses %s with a ValidationError naming the field and no mutating call', async (_, event, field) => {
+    const { handler } = fn.load();
+
+    const err = await handler(event).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe(field);
+    expect(mutatingCalls()).toEqual([]);
+  });
+
+  it.each<[string, string | undefined, RegExp]>([
+    ['DRILL_PREFIX', undefined, /config\.DRILL_PREFIX: /],
+    ['DRILL_PREFIX', 'crm', /config\.DRILL_PREFIX: "crm" would match the live instance crm-prod/],
+    ['SNAPSHOT_PREFIX', ' ', /config\.SNAPSHOT_PREFIX: is required/],
+    ['METRICS_NAMESPACE', undefined, /config\.METRICS_NAMESPACE: /],
+  ])('fails at cold start with a ConfigError when %s is %j', (name, value, message) => {
+    expect(() => fn.loadIsolated({ [name]: value })).toThrow(message);
+  });
+});
