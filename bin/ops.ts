@@ -266,6 +266,9 @@ function renderReport(report: VerificationReport): string {
 }
 
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  // Operators read one line per failure; the SDK's Node-version notice (Node 22+ from 2027, see the
+  // README's prerequisites) would bury it on every call.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let command: Command;
   let config: OpsConfig;
   try {

@@ -1,12 +1,15 @@
 /**
- * Opaque keyset-pagination cursors: base64url(JSON) carrying the sort it belongs to, the sort key
- * of the last row (as PostgreSQL text, so timestamps keep their microseconds) and its id.
- * Decoding is strict: a tampered or foreign cursor is a 400, never an SQL error.
+ * Opaque keyset-pagination cursors: base64url(JSON) carrying the list it belongs to (its sort and
+ * a fingerprint of its filters), the sort key of the last row (as PostgreSQL text, so timestamps
+ * keep their microseconds) and its id. Decoding is strict: a tampered or foreign cursor is a 400,
+ * never an SQL error, and a cursor replayed with other filters is refused rather than silently
+ * paging through a different result.
  */
+import { createHash } from 'node:crypto';
 import { badRequest } from './problems';
 
 export interface Cursor {
-  /** Sort field and direction the cursor was issued for, e.g. `-createdAt`. */
+  /** The list the cursor was issued for: `listScope(sort, query)`, e.g. `-createdAt|3fa9c0d1e2b4`. */
   readonly sort: string;
   /** Sort key of the last row, as text; null when the key was NULL. */
   readonly key: string | null;
@@ -16,10 +19,27 @@ export interface Cursor {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_CURSOR_LENGTH = 2048;
 
+/** Query parameters that do not change which rows a list contains. */
+const NOT_FILTERS = new Set(['cursor', 'limit', 'sort']);
+
+/**
+ * The scope a cursor belongs to: the sort, and a fingerprint of every filter (q, owner, dates,
+ * deleted, ...). Changing `limit` between pages is fine; changing a filter is not.
+ */
+export function listScope(sort: string, query: Readonly<Record<string, unknown>>): string {
+  const filters = Object.entries(query)
+    .filter(([k, v]) => !NOT_FILTERS.has(k) && v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => [k, String(v)]);
+  const fingerprint = createHash('sha256').update(JSON.stringify(filters)).digest('base64url').slice(0, 12);
+  return `${sort}|${fingerprint}`;
+}
+
 export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.sort, c.key, c.id]), 'utf8').toString('base64url');
 }
 
+/** Decodes a cursor issued for `expectedSort` (a `listScope`, or a plain sort for unfiltered lists). */
 export function decodeCursor(raw: string, expectedSort: string): Cursor {
   if (raw.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(raw)) throw badRequest('cursor is malformed.');
   let parsed: unknown;
@@ -40,7 +60,13 @@ export function decodeCursor(raw: string, expectedSort: string): Cursor {
     throw badRequest('cursor is malformed.');
   }
   if (parsed[0] !== expectedSort) {
-    throw badRequest('cursor was issued for a different sort; repeat the request with that sort or drop the cursor.');
+    const [issuedSort] = parsed[0].split('|');
+    const [expected] = expectedSort.split('|');
+    throw badRequest(
+      issuedSort !== expected
+        ? 'cursor was issued for a different sort; repeat the request with that sort or drop the cursor.'
+        : 'cursor was issued for different filters; repeat the request with the same filters (q, owner, dates, ...) or drop the cursor.',
+    );
   }
   return { sort: parsed[0], key: parsed[1], id: parsed[2] };
 }

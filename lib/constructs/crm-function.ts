@@ -151,6 +151,8 @@ export class CrmFunction extends Construct {
         target: 'node24',
         format: nodejs.OutputFormat.CJS,
         forceDockerBundling: false,
+        // Errors and warnings only: the size table on every synth buries what matters.
+        logLevel: nodejs.LogLevel.WARNING,
         // The runtime ships the AWS SDK v3 service clients; bundling them would only grow cold
         // starts. Utilities such as @aws-sdk/rds-signer are not guaranteed to be there, so they are
         // bundled. pg optionally requires pg-native, which this project does not use.

@@ -47,7 +47,9 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
   if (!Number.isInteger(port) || port < 1024 || port > 65535) {
     throw new Error(`PGPORT_LOCAL must be a port number between 1024 and 65535 (got '${process.env.PGPORT_LOCAL}')`);
   }
-  const running = await joinRunning(stateDir, port);
+  // A cluster already running from this directory wins over PGPORT_LOCAL: join it on its port.
+  const runningPort = postmasterPort(join(stateDir, 'pgdata'));
+  const running = await joinRunning(stateDir, runningPort ?? port);
   if (running) return running;
   mkdirSync(stateDir, { recursive: true });
   // As root the server runs as a separate 'postgres' user, which must reach the data dir.
@@ -96,6 +98,17 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
     await admin.end();
   }
   return { url: `${base}/crm`, stop: () => pg.stop(), joined: false };
+}
+
+/**
+ * The port of the cluster running from `dataDir`, from the 4th line of its postmaster.pid;
+ * undefined when none runs (a stale file left by a crash is harmless: nothing answers there).
+ */
+function postmasterPort(dataDir: string): number | undefined {
+  const file = join(dataDir, 'postmaster.pid');
+  if (!existsSync(file)) return undefined;
+  const port = Number(readFileSync(file, 'utf8').split('\n')[3]);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /** Connects to a cluster already serving `stateDir` on `port`; undefined when nothing answers. */

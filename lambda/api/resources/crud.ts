@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import type { Pool } from 'pg';
 import { atLeast, type Role } from '../auth';
 import type { Actor, AppEnv } from '../context';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor, listScope } from '../cursor';
 import {
   audit,
   claimIdempotencyKey,
@@ -377,8 +377,9 @@ export class Resource {
     const desc = sortName.startsWith('-');
     const key = this.spec.sorts[desc ? sortName.slice(1) : sortName];
     if (!key) throw badRequest('Unknown sort.'); // unreachable: the query schema whitelists sorts
+    const scope = listScope(sortName, query);
     if (typeof query.cursor === 'string') {
-      const cursor = decodeCursor(query.cursor, sortName);
+      const cursor = decodeCursor(query.cursor, scope);
       if (cursor.key === null) throw badRequest('cursor is malformed.');
       where.push(
         `(${key.expr}, t.id) ${desc ? '<' : '>'} (${bind(cursor.key)}::${key.type}, ${bind(cursor.id)}::uuid)`,
@@ -401,7 +402,7 @@ export class Resource {
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
     const nextCursor =
-      more && last ? encodeCursor({ sort: sortName, key: last.__key as string, id: last.id as string }) : null;
+      more && last ? encodeCursor({ sort: scope, key: last.__key as string, id: last.id as string }) : null;
     return {
       items: page.map((r) => {
         delete r.__key;

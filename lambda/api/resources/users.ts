@@ -6,7 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Pool } from 'pg';
 import { ROLES } from '../auth';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor, listScope } from '../cursor';
 import { audit, diffOf, inTransaction } from '../db';
 import { assertVersion, etag, expectedVersions } from '../http';
 import { conflict, notFound } from '../problems';
@@ -64,7 +64,7 @@ export function registerUsers(router: Router, pool: Pool, actors: ActorResolver)
         where.push(`(email ILIKE $${params.length} OR display_name ILIKE $${params.length})`);
       }
       if (query.cursor) {
-        const cursor = decodeCursor(query.cursor, 'email');
+        const cursor = decodeCursor(query.cursor, listScope('email', query));
         params.push(cursor.key, cursor.id);
         where.push(`(lower(email), id) > ($${params.length - 1}, $${params.length}::uuid)`);
       }
@@ -79,7 +79,8 @@ export function registerUsers(router: Router, pool: Pool, actors: ActorResolver)
       return c.json(
         {
           items: page.map(({ __key: _k, ...r }) => toUser(r)),
-          nextCursor: more && last ? encodeCursor({ sort: 'email', key: last.__key, id: last.id }) : null,
+          nextCursor:
+            more && last ? encodeCursor({ sort: listScope('email', query), key: last.__key, id: last.id }) : null,
         },
         200,
       );

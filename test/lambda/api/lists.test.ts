@@ -84,6 +84,24 @@ describe('keyset pagination', () => {
     });
     expect(res.status).toBe(400);
   });
+
+  it('refuses a cursor replayed with other filters, and allows another page size', async () => {
+    const first = await api.request('GET', '/v1/companies?sort=name&limit=2&owner=me', { as: sales });
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const widened: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&cursor=${first.body.nextCursor}`,
+      { as: sales },
+    );
+    expect(widened.status).toBe(400);
+    expect(widened.body.detail).toMatch(/different filters/);
+    const bigger: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=5&owner=me&cursor=${first.body.nextCursor}`,
+      { as: sales },
+    );
+    expect(bigger.status).toBe(200);
+  });
 });
 
 describe('filters and search', () => {
