@@ -1,8 +1,7 @@
 /**
- * The verify handler builds its pool with lambda/shared/db.ts, which always verifies TLS against
- * the RDS CA bundle; the embedded test PostgreSQL serves no TLS. So the database part (report,
- * SNS publish) is tested on the core in verify.test.ts, and here everything up to the connection:
- * env parsing, input validation, and the secret lookup the pool is built from.
+ * Everything up to the connection: env parsing, input validation, and the secret lookup the pool
+ * is built from. The whole path over verified TLS, with the report to SNS, is in
+ * handler-tls.test.ts.
  */
 import {
   GetSecretValueCommand,
