@@ -93,7 +93,8 @@ export function defaultRequester(): string {
 
 export function parseCommand(argv: readonly string[], requester: () => string = defaultRequester): Command {
   const [noun, verb, ...rest] = argv;
-  if (noun === undefined || noun === 'help' || noun === '--help' || noun === '-h') return { kind: 'help' };
+  if (noun === undefined) throw new UsageError('missing command: snapshots list | snapshot now | restore ...');
+  if (noun === 'help' || noun === '--help' || noun === '-h') return { kind: 'help' };
 
   if (noun === 'snapshots' || noun === 'snapshot') {
     const want = noun === 'snapshots' ? 'list' : 'now';

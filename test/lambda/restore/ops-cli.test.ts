@@ -5,7 +5,6 @@ const who = () => 'cli:alice';
 
 describe('ops CLI: parseCommand', () => {
   it.each<[string[], unknown]>([
-    [[], { kind: 'help' }],
     [['--help'], { kind: 'help' }],
     [['snapshots', 'list'], { kind: 'snapshots-list' }],
     [['snapshot', 'now'], { kind: 'snapshot-now' }],
@@ -60,6 +59,7 @@ describe('ops CLI: parseCommand', () => {
   });
 
   it.each<[string[], RegExp]>([
+    [[], /missing command/],
     [['backup'], /unknown command "backup"/],
     [['snapshots'], /"snapshots" takes "list" \(got nothing\)/],
     [['snapshots', 'delete'], /"snapshots" takes "list" \(got "delete"\)/],
