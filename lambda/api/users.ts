@@ -15,19 +15,10 @@ import type { Actor, AppEnv } from './context';
 import { normalizeEmail } from './normalize';
 import { forbidden } from './problems';
 
-/** users.role values and the API role names (= Cognito group names) they correspond to. */
-export const DB_ROLE: Record<Role, string> = {
-  admin: 'admin',
-  manager: 'manager',
-  sales: 'sales_rep',
-  readonly: 'viewer',
-};
-export const API_ROLE: Record<string, Role> = {
-  admin: 'admin',
-  manager: 'manager',
-  sales_rep: 'sales',
-  viewer: 'readonly',
-};
+/** users.role holds the API role names (= the Cognito group names); anything else reads as readonly. */
+export function roleOf(dbRole: string): Role {
+  return (ROLES as readonly string[]).includes(dbRole) ? (dbRole as Role) : 'readonly';
+}
 
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX = 10_000;
@@ -54,7 +45,7 @@ export class ActorResolver {
     if (!groupRole) throw forbidden('You are not in any CRM group (admin, manager, sales, readonly).');
     const row = await this.userFor(identity, groupRole);
     if (row.deleted) throw forbidden('Your CRM user is deactivated. Ask an admin to reactivate it.');
-    const dbRole = API_ROLE[row.role] ?? 'readonly';
+    const dbRole = roleOf(row.role);
     const role = ROLES.indexOf(dbRole) < ROLES.indexOf(groupRole) ? dbRole : groupRole;
     return { userId: row.id, sub: identity.sub, role };
   }
@@ -88,7 +79,7 @@ export class ActorResolver {
       `INSERT INTO crm.users (cognito_sub, email, display_name, role) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING
        RETURNING id, role, false AS deleted`,
-      [identity.sub, email, email.split('@')[0].slice(0, 200), DB_ROLE[groupRole]],
+      [identity.sub, email, email.split('@')[0].slice(0, 200), groupRole],
     );
     if (rows[0]) return rows[0];
     // Lost a race with the caller's own concurrent first request, or the email belongs to another user.

@@ -5,7 +5,6 @@
  */
 import type { Pool } from 'pg';
 import { ROLES } from '../../lambda/api/auth';
-import { DB_ROLE } from '../../lambda/api/users';
 import { DEV_USERS } from './dev-auth';
 
 /** mulberry32: tiny, fast, deterministic. */
@@ -192,7 +191,7 @@ export async function seedDemoData(
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO crm.users (cognito_sub, email, display_name, role) VALUES ($1, $2, $3, $4)
          ON CONFLICT (cognito_sub) DO UPDATE SET email = EXCLUDED.email RETURNING id`,
-        [u.sub, u.email, `Dev ${role}`, DB_ROLE[role]],
+        [u.sub, u.email, `Dev ${role}`, role],
       );
       if (role === 'sales' || role === 'manager' || role === 'admin') users.push(rows[0].id);
     }

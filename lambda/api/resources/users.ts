@@ -12,7 +12,7 @@ import { assertVersion, etag, expectedVersions } from '../http';
 import { conflict, notFound } from '../problems';
 import type { Router } from '../routing';
 import { IdParams, IfMatchHeader, pageOf, pageQuery, queryText, text } from '../schemas/common';
-import { type ActorResolver, API_ROLE, DB_ROLE } from '../users';
+import { type ActorResolver, roleOf } from '../users';
 
 const User = z
   .object({
@@ -41,7 +41,7 @@ const SELECT = `SELECT id, email, display_name AS "displayName", role, deleted_a
 type UserRow = { id: string; role: string; active: boolean; version: number } & Record<string, unknown>;
 
 function toUser(row: UserRow) {
-  return { ...row, role: API_ROLE[row.role] ?? 'readonly' };
+  return { ...row, role: roleOf(row.role) };
 }
 
 export function registerUsers(router: Router, pool: Pool, actors: ActorResolver): void {
@@ -139,7 +139,7 @@ export function registerUsers(router: Router, pool: Pool, actors: ActorResolver)
           values.push(value);
           sets.push(`${column} = $${values.length}`);
         };
-        if (body.role !== undefined) set('role', DB_ROLE[body.role]);
+        if (body.role !== undefined) set('role', body.role);
         if (body.displayName !== undefined) set('display_name', body.displayName);
         if (body.active !== undefined)
           sets.push(`deleted_at = ${body.active ? 'NULL' : 'coalesce(deleted_at, now())'}`);

@@ -47,7 +47,7 @@ CREATE TABLE crm.users (
   cognito_sub   text NOT NULL UNIQUE CHECK (char_length(cognito_sub) BETWEEN 1 AND 128),
   email         text NOT NULL CHECK (char_length(email) <= 320 AND email ~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
   display_name  text NOT NULL CHECK (char_length(btrim(display_name)) BETWEEN 1 AND 200),
-  role          text NOT NULL DEFAULT 'sales_rep' CHECK (role IN ('admin', 'manager', 'sales_rep', 'viewer')),
+  role          text NOT NULL DEFAULT 'sales' CHECK (role IN ('admin', 'manager', 'sales', 'readonly')),
   created_at    timestamptz NOT NULL DEFAULT now(),
   updated_at    timestamptz NOT NULL DEFAULT now(),
   deleted_at    timestamptz,
