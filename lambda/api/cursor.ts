@@ -64,7 +64,7 @@ export function decodeCursor(raw: string, expectedSort: string): Cursor {
     const [expected] = expectedSort.split('|');
     throw badRequest(
       issuedSort !== expected
-        ? 'cursor was issued for a different sort; repeat the request with that sort or drop the cursor.'
+        ? 'cursor was issued for a different list or sort; repeat the request with that sort or drop the cursor.'
         : 'cursor was issued for different filters; repeat the request with the same filters (q, owner, dates, ...) or drop the cursor.',
     );
   }

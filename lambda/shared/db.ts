@@ -9,6 +9,7 @@
  * - Connect timeouts are short: an unreachable database fails fast with a clear message.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Pool, type PoolConfig } from 'pg';
 
 export const DEFAULT_CA_BUNDLE = '/var/runtime/ca-cert.pem';
@@ -58,7 +59,15 @@ export function poolConfig(opts: DbConnectionOptions): PoolConfig {
     database: opts.database,
     user: opts.user,
     password: opts.password,
-    ssl: tls === 'disable' ? false : { rejectUnauthorized: true, ca: caBundle(caPath), servername: opts.host },
+    ssl:
+      tls === 'disable'
+        ? false
+        : {
+            rejectUnauthorized: true,
+            ca: caBundle(caPath),
+            // SNI takes host names only; an IP address is still checked against the certificate.
+            ...(isIP(opts.host) ? {} : { servername: opts.host }),
+          },
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
     idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
     max: opts.max ?? 2,

@@ -45,6 +45,9 @@ export function synthStage(config: EnvironmentConfig, opts: { compliance?: boole
 }
 
 /** All resources of a type in a template, as [logicalId, resource] pairs. */
-export function resourcesOf(template: Template, type: string): [string, { Properties?: Record<string, unknown> }][] {
-  return Object.entries(template.findResources(type)) as [string, { Properties?: Record<string, unknown> }][];
+export function resourcesOf(template: Template, type: string): [string, { Properties: Record<string, unknown> }][] {
+  return Object.entries(template.findResources(type)).map(([id, r]) => [
+    id,
+    { ...(r as object), Properties: (r as { Properties?: Record<string, unknown> }).Properties ?? {} },
+  ]);
 }

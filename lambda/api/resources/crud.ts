@@ -377,7 +377,8 @@ export class Resource {
     const desc = sortName.startsWith('-');
     const key = this.spec.sorts[desc ? sortName.slice(1) : sortName];
     if (!key) throw badRequest('Unknown sort.'); // unreachable: the query schema whitelists sorts
-    const scope = listScope(sortName, query);
+    // The entity too: a cursor from the companies list is not a position in the contacts list.
+    const scope = listScope(`${this.spec.entity}:${sortName}`, query);
     if (typeof query.cursor === 'string') {
       const cursor = decodeCursor(query.cursor, scope);
       if (cursor.key === null) throw badRequest('cursor is malformed.');

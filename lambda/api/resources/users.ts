@@ -64,7 +64,7 @@ export function registerUsers(router: Router, pool: Pool, actors: ActorResolver)
         where.push(`(email ILIKE $${params.length} OR display_name ILIKE $${params.length})`);
       }
       if (query.cursor) {
-        const cursor = decodeCursor(query.cursor, listScope('email', query));
+        const cursor = decodeCursor(query.cursor, listScope('user:email', query));
         params.push(cursor.key, cursor.id);
         where.push(`(lower(email), id) > ($${params.length - 1}, $${params.length}::uuid)`);
       }
@@ -80,7 +80,7 @@ export function registerUsers(router: Router, pool: Pool, actors: ActorResolver)
         {
           items: page.map(({ __key: _k, ...r }) => toUser(r)),
           nextCursor:
-            more && last ? encodeCursor({ sort: listScope('email', query), key: last.__key, id: last.id }) : null,
+            more && last ? encodeCursor({ sort: listScope('user:email', query), key: last.__key, id: last.id }) : null,
         },
         200,
       );

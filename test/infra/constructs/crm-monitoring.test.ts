@@ -8,7 +8,7 @@ function advisorStatements(ops: Template): Statement[] {
   const [[, policy]] = resourcesOf(ops, 'AWS::IAM::ManagedPolicy').filter(([, p]) =>
     /AdvisorFunction function/.test(String(p.Properties?.Description)),
   );
-  return ((policy.Properties ?? {}).PolicyDocument as { Statement: Statement[] }).Statement;
+  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 }
 
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -235,7 +235,7 @@ describe('CrmMonitoring and the database advisor', () => {
       const policies = resourcesOf(ops, 'AWS::S3::BucketPolicy');
       expect(policies).toHaveLength(2);
       for (const [, policy] of policies) {
-        expect(((policy.Properties ?? {}).PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual(
+        expect((policy.Properties.PolicyDocument as { Statement: unknown[] }).Statement).toContainEqual(
           expect.objectContaining({
             Effect: 'Deny',
             Action: 's3:*',

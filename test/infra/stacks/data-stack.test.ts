@@ -350,8 +350,7 @@ describe('DataStack', () => {
         LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
       });
       const statements = resourcesOf(prod, 'AWS::IAM::ManagedPolicy').flatMap(
-        ([, p]) =>
-          ((p.Properties ?? {}).PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+        ([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
       );
       const create = statements.filter((st) => ([] as unknown[]).concat(st.Action).includes('rds:CreateDBSnapshot'));
       expect(create.length).toBeGreaterThanOrEqual(1);

@@ -38,7 +38,7 @@ function definitionOf(template: Template, name: string): Record<string, unknown>
 function policyStatements(template: Template, descriptionPattern: RegExp): Record<string, unknown>[] {
   return resourcesOf(template, 'AWS::IAM::ManagedPolicy')
     .filter(([, p]) => descriptionPattern.test(String(p.Properties?.Description)))
-    .flatMap(([, p]) => ((p.Properties ?? {}).PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement);
 }
 
 describe('OpsStack', () => {
@@ -229,7 +229,7 @@ describe('OpsStack', () => {
 
   it('gives every schedule a dead-letter queue', () => {
     for (const [, schedule] of resourcesOf(ops, 'AWS::Scheduler::Schedule')) {
-      expect(((schedule.Properties ?? {}).Target as { DeadLetterConfig?: unknown }).DeadLetterConfig).toBeDefined();
+      expect((schedule.Properties.Target as { DeadLetterConfig?: unknown }).DeadLetterConfig).toBeDefined();
     }
   });
 

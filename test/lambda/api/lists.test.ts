@@ -102,6 +102,15 @@ describe('keyset pagination', () => {
     );
     expect(bigger.status).toBe(200);
   });
+
+  it('refuses a cursor from another resource', async () => {
+    const companies = await api.request('GET', '/v1/companies?limit=2', { as: sales });
+    const res: ApiResponse = await api.request('GET', `/v1/contacts?limit=2&cursor=${companies.body.nextCursor}`, {
+      as: sales,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(/different list/);
+  });
 });
 
 describe('filters and search', () => {
