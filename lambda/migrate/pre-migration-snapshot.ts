@@ -7,17 +7,12 @@
  * The snapshot carries this project's prefix and managed-by tag, so the snapshot retention
  * policy prunes it like any scheduled snapshot (never below its minimum kept).
  */
-import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
+import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { CrmError, errorMessage } from '../shared/errors';
 import { identifierProblem, MAX_SNAPSHOT_ID_LENGTH, utcMinuteStamp } from '../snapshot/naming';
-import {
-  MANAGED_BY_VALUE,
-  TAG_ENVIRONMENT,
-  TAG_MANAGED_BY,
-  TAG_SCHEDULE,
-  TAG_SCHEMA_VERSION,
-  toTagList,
-} from '../snapshot/tags';
+import { isAwsError } from '../snapshot/rds';
+import { createManagedSnapshot } from '../snapshot/snapshot';
+import { TAG_SCHEMA_VERSION } from '../snapshot/tags';
 
 export const TAG_MIGRATION_FROM = 'migration-from';
 export const TAG_MIGRATION_TO = 'migration-to';
@@ -55,22 +50,18 @@ export async function startPreMigrationSnapshot(
 ): Promise<string> {
   const snapshotId = preMigrationSnapshotId(config.prefix, fromVersion, toVersion, now);
   try {
-    await rds.send(
-      new CreateDBSnapshotCommand({
-        DBInstanceIdentifier: config.instanceId,
-        DBSnapshotIdentifier: snapshotId,
-        Tags: toTagList({
-          [TAG_MANAGED_BY]: MANAGED_BY_VALUE,
-          [TAG_ENVIRONMENT]: config.environment,
-          [TAG_SCHEDULE]: PRE_MIGRATION_SCHEDULE,
-          [TAG_SCHEMA_VERSION]: String(fromVersion),
-          [TAG_MIGRATION_FROM]: String(fromVersion),
-          [TAG_MIGRATION_TO]: String(toVersion),
-        }),
-      }),
-    );
+    await createManagedSnapshot(rds, {
+      instanceId: config.instanceId,
+      snapshotId,
+      environment: config.environment,
+      schedule: PRE_MIGRATION_SCHEDULE,
+      tags: {
+        [TAG_SCHEMA_VERSION]: String(fromVersion),
+        [TAG_MIGRATION_FROM]: String(fromVersion),
+        [TAG_MIGRATION_TO]: String(toVersion),
+      },
+    });
   } catch (err) {
-    if ((err as { name?: string }).name === 'DBSnapshotAlreadyExistsFault') return snapshotId;
     throw new PreMigrationSnapshotError(
       `could not start the pre-migration snapshot ${snapshotId} of ${config.instanceId}: ${errorMessage(err)}; no migration was applied`,
       { cause: err },
@@ -88,7 +79,7 @@ export async function preMigrationSnapshotState(rds: RDSClient, snapshotId: stri
     const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }));
     status = out.DBSnapshots?.[0]?.Status;
   } catch (err) {
-    if ((err as { name?: string }).name === 'DBSnapshotNotFoundFault') {
+    if (isAwsError(err, 'DBSnapshotNotFoundFault')) {
       throw new PreMigrationSnapshotError(
         `pre-migration snapshot ${snapshotId} does not exist; no migration was applied`,
       );

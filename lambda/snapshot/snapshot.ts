@@ -112,27 +112,17 @@ export async function takeScheduledSnapshot(
     logger.warn('skipping snapshot', { snapshotId, reason });
   } else {
     schemaVersion = await lookupSchemaVersion(deps);
-    try {
-      await rds.send(
-        new CreateDBSnapshotCommand({
-          DBInstanceIdentifier: config.instanceId,
-          DBSnapshotIdentifier: snapshotId,
-          Tags: toTagList({
-            [TAG_MANAGED_BY]: MANAGED_BY_VALUE,
-            [TAG_ENVIRONMENT]: config.environment,
-            [TAG_SCHEDULE]: request.scheduleTag ?? config.scheduleName,
-            [TAG_SCHEMA_VERSION]: schemaVersion,
-          }),
-        }),
-      );
-      outcome = 'created';
-      logger.info('snapshot started', { snapshotId, schemaVersion });
-    } catch (err) {
-      // A retry whose first attempt got as far as CreateDBSnapshot: the slot is covered.
-      if (!isAwsError(err, 'DBSnapshotAlreadyExistsFault', 'DBSnapshotAlreadyExists')) throw err;
-      outcome = 'already-exists';
-      logger.info('snapshot for this slot already exists (retried invocation)', { snapshotId });
-    }
+    outcome = await createManagedSnapshot(rds, {
+      instanceId: config.instanceId,
+      snapshotId,
+      environment: config.environment,
+      schedule: request.scheduleTag ?? config.scheduleName,
+      tags: { [TAG_SCHEMA_VERSION]: schemaVersion },
+    });
+    logger.info(
+      outcome === 'created' ? 'snapshot started' : 'snapshot for this slot already exists (retried invocation)',
+      { snapshotId, schemaVersion },
+    );
   }
   metrics.addMetric('SnapshotCreated', 'Count', outcome === 'created' ? 1 : 0);
   metrics.addMetric('SnapshotSkipped', 'Count', outcome === 'skipped' ? 1 : 0);
@@ -171,5 +161,44 @@ async function lookupSchemaVersion(deps: SnapshotDeps): Promise<string | undefin
   } catch (err) {
     deps.logger.warn('schema version lookup failed: schema-version tag omitted', { error: errorMessage(err) });
     return undefined;
+  }
+}
+
+export interface ManagedSnapshotRequest {
+  readonly instanceId: string;
+  readonly snapshotId: string;
+  /** Value of the environment tag. */
+  readonly environment: string;
+  /** Value of the schedule tag (`crm-prod-daily`, `manual`, `pre-migration`, ...). */
+  readonly schedule: string;
+  /** Further tags; undefined values are left out. */
+  readonly tags?: Record<string, string | undefined>;
+}
+
+/**
+ * Starts a manual snapshot carrying this project's managed-by tag (so retention may prune it).
+ * The same name already existing means a retried request got that far: `already-exists`.
+ */
+export async function createManagedSnapshot(
+  rds: RDSClient,
+  req: ManagedSnapshotRequest,
+): Promise<'created' | 'already-exists'> {
+  try {
+    await rds.send(
+      new CreateDBSnapshotCommand({
+        DBInstanceIdentifier: req.instanceId,
+        DBSnapshotIdentifier: req.snapshotId,
+        Tags: toTagList({
+          [TAG_MANAGED_BY]: MANAGED_BY_VALUE,
+          [TAG_ENVIRONMENT]: req.environment,
+          [TAG_SCHEDULE]: req.schedule,
+          ...req.tags,
+        }),
+      }),
+    );
+    return 'created';
+  } catch (err) {
+    if (isAwsError(err, 'DBSnapshotAlreadyExistsFault', 'DBSnapshotAlreadyExists')) return 'already-exists';
+    throw err;
   }
 }
