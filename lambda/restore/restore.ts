@@ -4,6 +4,11 @@
  * the verification workflow. The source instance is only ever described.
  */
 import {
+  type CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   type DBInstance,
   type DBSnapshot,
   DescribeDBInstanceAutomatedBackupsCommand,
@@ -44,11 +49,19 @@ export interface RestoreConfig {
   readonly mode?: 'operator' | 'drill';
   /** Prefix of drill instance ids (drill mode only). */
   readonly drillPrefix?: string;
+  /**
+   * Pre-create the log groups RDS exports the new instance's logs to (`/aws/rds/instance/<target>/<log>`),
+   * encrypted with this key and with this retention. Without it RDS creates them itself at run
+   * time, unencrypted and kept forever (the plan says so in its notes).
+   */
+  readonly logGroups?: { readonly kmsKeyArn: string; readonly retentionDays?: number };
 }
 
 export interface RestoreDeps {
   readonly rds: RDSClient;
   readonly sfn: SFNClient;
+  /** Required with `config.logGroups`. */
+  readonly logs?: CloudWatchLogsClient;
   readonly now: () => Date;
 }
 
@@ -88,10 +101,26 @@ export interface RestorePlan {
   readonly kmsKeyId?: string;
   /** Things an operator should know before running the plan. */
   readonly notes: readonly string[];
+  /**
+   * Live settings neither restore API takes (or this one does not), so the new instance differs
+   * from live in them until an operator applies them (`howToApply`, once the instance is available).
+   */
+  readonly differences: readonly SettingDifference[];
+  /** Log groups created (encrypted, with retention) before the restore call; empty when not configured. */
+  readonly logGroups: readonly string[];
   /** The exact RDS call that will be made. */
   readonly restore: PlannedRestore;
   /** The verification workflow that will be started (operator mode). */
   readonly verification?: { readonly stateMachineArn: string; readonly executionName: string };
+}
+
+/** One live setting the restored instance does not get, and the command that applies it. */
+export interface SettingDifference {
+  /** The DBInstance / ModifyDBInstance field, e.g. `MonitoringInterval`. */
+  readonly setting: string;
+  readonly live: string;
+  readonly restored: string;
+  readonly howToApply: string;
 }
 
 /** What the verification state machine receives (and passes on to the verify function). */
@@ -164,9 +193,45 @@ async function restorableWindow(rds: RDSClient, live: DBInstance): Promise<{ ear
   return { earliest: window.EarliestTime, latest };
 }
 
-/** Settings copied from the live instance, in the fields both restore APIs share. */
+/**
+ * gp3 on RDS for PostgreSQL: below 400 GiB the volume has a fixed baseline (3,000 IOPS, 125 MiB/s)
+ * and RDS refuses an explicit Iops or StorageThroughput; from 400 GiB the baseline is 12,000 IOPS and
+ * 500 MiB/s and both may be provisioned higher (RDS User Guide, "gp3 storage").
+ */
+export const GP3_PROVISIONING_THRESHOLD_GIB = 400;
+export const GP3_BASELINE_ABOVE_THRESHOLD = { iops: 12_000, throughputMiBps: 500 } as const;
+
+/**
+ * Storage of the new instance: the live type and size (a restore may grow the snapshot's storage,
+ * never shrink it, and the live instance only ever grew). Iops and throughput are passed only where
+ * RDS accepts them: io1/io2 always carry Iops; gp3 only at or above the threshold, and only when they
+ * differ from that size's baseline. Otherwise they come from the backup.
+ */
+export function storageSettings(live: DBInstance): {
+  StorageType?: string;
+  AllocatedStorage?: number;
+  Iops?: number;
+  StorageThroughput?: number;
+} {
+  const out: { StorageType?: string; AllocatedStorage?: number; Iops?: number; StorageThroughput?: number } = {
+    StorageType: live.StorageType,
+    AllocatedStorage: live.AllocatedStorage,
+  };
+  if (live.StorageType?.startsWith('io')) return { ...out, Iops: live.Iops };
+  if (live.StorageType === 'gp3' && (live.AllocatedStorage ?? 0) >= GP3_PROVISIONING_THRESHOLD_GIB) {
+    if (live.Iops !== undefined && live.Iops !== GP3_BASELINE_ABOVE_THRESHOLD.iops) out.Iops = live.Iops;
+    if (live.StorageThroughput !== undefined && live.StorageThroughput !== GP3_BASELINE_ABOVE_THRESHOLD.throughputMiBps)
+      out.StorageThroughput = live.StorageThroughput;
+  }
+  return out;
+}
+
+/**
+ * Settings copied from the live instance, in the fields both restore APIs share. Every live setting
+ * the pinned SDK's RestoreDBInstanceFromDBSnapshot / RestoreDBInstanceToPointInTime input accepts is
+ * here; what they cannot take is listed by `settingDifferences`.
+ */
 function liveSettings(live: DBInstance, drill: boolean) {
-  const provisionedIo = live.StorageType === 'gp3' || live.StorageType?.startsWith('io');
   return {
     DBInstanceClass: live.DBInstanceClass,
     DBSubnetGroupName: live.DBSubnetGroup?.DBSubnetGroupName,
@@ -181,14 +246,77 @@ function liveSettings(live: DBInstance, drill: boolean) {
     // Drill instances must be deletable by the drill cleanup; everything else keeps the live setting.
     DeletionProtection: drill ? false : live.DeletionProtection,
     CopyTagsToSnapshot: live.CopyTagsToSnapshot,
-    StorageType: live.StorageType,
-    ...(provisionedIo ? { Iops: live.Iops, StorageThroughput: live.StorageThroughput } : {}),
+    ...storageSettings(live),
     AutoMinorVersionUpgrade: live.AutoMinorVersionUpgrade,
     EnableCloudwatchLogsExports: live.EnabledCloudwatchLogsExports,
     CACertificateIdentifier: live.CACertificateIdentifier,
     BackupRetentionPeriod: live.BackupRetentionPeriod,
+    PreferredBackupWindow: live.PreferredBackupWindow,
     NetworkType: live.NetworkType,
+    DedicatedLogVolume: live.DedicatedLogVolume,
+    EngineLifecycleSupport: live.EngineLifecycleSupport,
   };
+}
+
+/**
+ * Live settings the restore request cannot carry: enhanced monitoring, Performance Insights /
+ * Database Insights and the maintenance window are not restore parameters at all, and a snapshot
+ * restore takes no MaxAllocatedStorage (storage autoscaling).
+ */
+export function settingDifferences(live: DBInstance, target: string, api: PlannedRestore['api']): SettingDifference[] {
+  const modify = (args: string) =>
+    `aws rds modify-db-instance --db-instance-identifier ${target} ${args} --apply-immediately`;
+  const out: SettingDifference[] = [];
+  if ((live.MonitoringInterval ?? 0) > 0) {
+    out.push({
+      setting: 'MonitoringInterval',
+      live: `${live.MonitoringInterval} s (role ${live.MonitoringRoleArn ?? 'unknown'})`,
+      restored: '0 (enhanced monitoring off)',
+      howToApply: modify(
+        `--monitoring-interval ${live.MonitoringInterval} --monitoring-role-arn ${live.MonitoringRoleArn ?? '<monitoring role ARN>'}`,
+      ),
+    });
+  }
+  if (live.PerformanceInsightsEnabled) {
+    out.push({
+      setting: 'PerformanceInsightsEnabled',
+      live: `on (key ${live.PerformanceInsightsKMSKeyId ?? 'aws/rds'}, ${live.PerformanceInsightsRetentionPeriod ?? 7} days)`,
+      restored: 'off',
+      howToApply: modify(
+        `--enable-performance-insights${live.PerformanceInsightsKMSKeyId ? ` --performance-insights-kms-key-id ${live.PerformanceInsightsKMSKeyId}` : ''} --performance-insights-retention-period ${live.PerformanceInsightsRetentionPeriod ?? 7}`,
+      ),
+    });
+  }
+  if (live.DatabaseInsightsMode && live.DatabaseInsightsMode !== 'standard') {
+    out.push({
+      setting: 'DatabaseInsightsMode',
+      live: live.DatabaseInsightsMode,
+      restored: 'standard',
+      howToApply: modify(`--database-insights-mode ${live.DatabaseInsightsMode}`),
+    });
+  }
+  if (live.PreferredMaintenanceWindow) {
+    out.push({
+      setting: 'PreferredMaintenanceWindow',
+      live: live.PreferredMaintenanceWindow,
+      restored: 'a window RDS picks at random',
+      howToApply: modify(`--preferred-maintenance-window ${live.PreferredMaintenanceWindow}`),
+    });
+  }
+  if (api === 'RestoreDBInstanceFromDBSnapshot' && live.MaxAllocatedStorage !== undefined) {
+    out.push({
+      setting: 'MaxAllocatedStorage',
+      live: `${live.MaxAllocatedStorage} GiB`,
+      restored: 'storage autoscaling off',
+      howToApply: modify(`--max-allocated-storage ${live.MaxAllocatedStorage}`),
+    });
+  }
+  return out;
+}
+
+/** The log groups RDS exports the instance's logs to, one per enabled log type. */
+export function rdsLogGroupNames(instanceId: string, exports: readonly string[] | undefined): string[] {
+  return (exports ?? []).map((log) => `/aws/rds/instance/${instanceId}/${log}`);
 }
 
 function restoreTags(live: DBInstance, restoredFrom: string, requestedBy: string, drill: boolean): Tag[] {
@@ -318,9 +446,18 @@ export async function planRestore(config: RestoreConfig, deps: RestoreDeps, req:
     };
     restore = { api: 'RestoreDBInstanceToPointInTime', request };
   }
-  notes.push(
-    'Performance Insights, enhanced monitoring and the maintenance window are not restore settings: set them after cutover if needed',
-  );
+  const differences = settingDifferences(live, targetInstanceId, restore.api);
+  if (differences.length > 0) {
+    notes.push(
+      `the restored instance differs from live in ${differences.map((d) => d.setting).join(', ')} (see differences): apply them once it is available if it is to serve`,
+    );
+  }
+  const logGroups = config.logGroups ? rdsLogGroupNames(targetInstanceId, settings.EnableCloudwatchLogsExports) : [];
+  if (!config.logGroups && (settings.EnableCloudwatchLogsExports ?? []).length > 0) {
+    notes.push(
+      `log groups are not pre-created: RDS creates ${rdsLogGroupNames(targetInstanceId, settings.EnableCloudwatchLogsExports).join(', ')} unencrypted and without retention`,
+    );
+  }
 
   return {
     sourceInstanceId: live.DBInstanceIdentifier!,
@@ -329,6 +466,8 @@ export async function planRestore(config: RestoreConfig, deps: RestoreDeps, req:
     mode,
     kmsKeyId,
     notes,
+    differences,
+    logGroups,
     restore,
     ...(drill
       ? {}
@@ -345,6 +484,7 @@ export async function runRestore(
   const plan = await planRestore(config, deps, req);
   if (req.dryRun) return { targetInstanceId: plan.targetInstanceId, dryRun: true, plan };
 
+  await createLogGroups(config, deps, plan.logGroups);
   const restoreStartedAt = deps.now().toISOString();
   try {
     if (plan.restore.api === 'RestoreDBInstanceFromDBSnapshot') {
@@ -396,5 +536,27 @@ export async function runRestore(
         `start ${plan.verification.stateMachineArn} with input ${JSON.stringify(verificationInput)}`,
       { cause: err },
     );
+  }
+}
+
+/**
+ * Creates the new instance's RDS log groups before RDS would (KMS-encrypted, with retention). A
+ * group that already exists (a retried restore, or a name reused after a deleted instance) keeps
+ * its key; its retention is set all the same.
+ */
+async function createLogGroups(config: RestoreConfig, deps: RestoreDeps, names: readonly string[]): Promise<void> {
+  if (!config.logGroups || names.length === 0) return;
+  if (!deps.logs) throw new ConfigError('LOG_GROUP_KMS_KEY_ARN', 'is set but no CloudWatch Logs client was given');
+  for (const logGroupName of names) {
+    try {
+      await deps.logs.send(new CreateLogGroupCommand({ logGroupName, kmsKeyId: config.logGroups.kmsKeyArn }));
+    } catch (err) {
+      if (!isAwsError(err, 'ResourceAlreadyExistsException')) throw err;
+    }
+    if (config.logGroups.retentionDays !== undefined) {
+      await deps.logs.send(
+        new PutRetentionPolicyCommand({ logGroupName, retentionInDays: config.logGroups.retentionDays }),
+      );
+    }
   }
 }

@@ -106,6 +106,9 @@ export class RestoreWorkflow extends Construct {
       environment: {
         DB_INSTANCE_ID: database.instanceIdentifier,
         VERIFY_STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        // The restore creates the new instance's RDS log groups with this key and retention.
+        LOG_GROUP_KMS_KEY_ARN: props.encryptionKey.keyArn,
+        LOG_RETENTION_DAYS: String(props.logRetention),
       },
       retryAttempts: 0,
     });
@@ -202,6 +205,9 @@ export class RestoreWorkflow extends Construct {
   }
 }
 
+/** The log exports of the live instance (CrmDatabase `cloudwatchLogsExports`), so of restored instances. */
+const RESTORED_LOG_TYPES = ['postgresql', 'upgrade'] as const;
+
 /**
  * Permission to restore the live instance's snapshots and backups into new instances whose
  * names match `targetPattern` (never the live instance itself), with its key, subnet group and
@@ -232,6 +238,29 @@ export function grantRestore(
   fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['rds:AddTagsToResource'], resources: [rds('db', targetPattern)] }),
   );
+  // The restore pre-creates the new instance's export log groups (KMS-encrypted, with retention)
+  // before RDS would create them unencrypted and kept forever: only those of target instances.
+  const logGroups = RESTORED_LOG_TYPES.map((log) => `/aws/rds/instance/${targetPattern}/${log}`);
+  fn.role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
+      resources: logGroups.map((name) =>
+        stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      ),
+    }),
+  );
+  for (const name of logGroups) {
+    acknowledge(
+      fn.role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', `log-group:${name}`)}]`,
+      'RDS names the export log groups of an instance /aws/rds/instance/<instance>/<log>; the grant covers only those of new instances under the restore prefix (never the live instance) and only creating them and setting their retention.',
+    );
+  }
   fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       // Read-only lookups of the live instance, snapshots and automated backups.

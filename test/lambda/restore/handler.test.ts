@@ -1,4 +1,9 @@
 import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   DBInstanceNotFoundFault,
   DBSnapshotNotFoundFault,
   DescribeDBInstancesCommand,
@@ -17,16 +22,23 @@ import { EXEC_ARN, SM_ARN, SNAP } from './fixtures';
 
 const rdsMock = mockClient(RDSClient);
 const sfnMock = mockClient(SFNClient);
+const logsMock = mockClient(CloudWatchLogsClient);
+const LOGS_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/9f8e7d6c-5b4a-3210-fedc-ba9876543210';
 
 const fn = coldStart<{ handler: (event: unknown) => Promise<RestoreResult> }>('lambda/restore/handler', {
   ...QUIET_LAMBDA_ENV,
   DB_INSTANCE_ID: INSTANCE_ID,
   VERIFY_STATE_MACHINE_ARN: SM_ARN,
+  LOG_GROUP_KMS_KEY_ARN: LOGS_KEY_ARN,
+  LOG_RETENTION_DAYS: '90',
 });
 
 beforeEach(() => {
   rdsMock.reset();
   sfnMock.reset();
+  logsMock.reset();
+  logsMock.on(CreateLogGroupCommand).resolves({});
+  logsMock.on(PutRetentionPolicyCommand).resolves({});
   rdsMock
     .on(DescribeDBInstancesCommand)
     .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: { httpStatusCode: 404 } }));
@@ -47,7 +59,7 @@ beforeEach(() => {
 afterEach(() => fn.restoreEnv());
 
 const mutatingCalls = () =>
-  [...rdsMock.calls(), ...sfnMock.calls()]
+  [...rdsMock.calls(), ...sfnMock.calls(), ...logsMock.calls()]
     .map((c) => c.args[0].constructor.name)
     .filter((name) => !name.startsWith('Describe'));
 
@@ -71,6 +83,18 @@ describe('restore handler', () => {
       stateMachineArn: SM_ARN,
       name: 'crm-prod-restore-1',
     });
+  });
+
+  it("creates the new instance's RDS log groups with LOG_GROUP_KMS_KEY_ARN and LOG_RETENTION_DAYS", async () => {
+    const { handler } = fn.load();
+
+    await handler({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-1' });
+
+    for (const log of ['postgresql', 'upgrade']) {
+      const logGroupName = `/aws/rds/instance/crm-prod-restore-1/${log}`;
+      expect(logsMock).toHaveReceivedCommandWith(CreateLogGroupCommand, { logGroupName, kmsKeyId: LOGS_KEY_ARN });
+      expect(logsMock).toHaveReceivedCommandWith(PutRetentionPolicyCommand, { logGroupName, retentionInDays: 90 });
+    }
   });
 
   it('returns the plan of a dry run without a mutating call', async () => {
@@ -102,6 +126,8 @@ describe('restore handler', () => {
     ['DB_INSTANCE_ID', undefined, /config\.DB_INSTANCE_ID: /],
     ['DB_INSTANCE_ID', '  ', /config\.DB_INSTANCE_ID: is required/],
     ['VERIFY_STATE_MACHINE_ARN', undefined, /config\.VERIFY_STATE_MACHINE_ARN: /],
+    ['LOG_GROUP_KMS_KEY_ARN', undefined, /config\.LOG_GROUP_KMS_KEY_ARN: /],
+    ['LOG_RETENTION_DAYS', 'forever', /config\.LOG_RETENTION_DAYS: must be an integer/],
   ])('fails at cold start with a ConfigError when %s is %j', (name, value, message) => {
     expect(() => fn.loadIsolated({ [name]: value })).toThrow(message);
   });

@@ -1,4 +1,11 @@
 import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+  ResourceAlreadyExistsException,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
+  type DBInstance,
   DBInstanceNotFoundFault,
   DBSnapshotNotFoundFault,
   DescribeDBInstanceAutomatedBackupsCommand,
@@ -12,7 +19,12 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { parseRestoreRequest } from '../../../lambda/restore/input';
-import { type RestoreConfig, runRestore, VerificationNotStartedError } from '../../../lambda/restore/restore';
+import {
+  type RestoreConfig,
+  runRestore,
+  storageSettings,
+  VerificationNotStartedError,
+} from '../../../lambda/restore/restore';
 import { ValidationError } from '../../../lambda/shared/errors';
 import { ACCOUNT, dbInstance, dbSnapshot, INSTANCE_ID, KMS_KEY_ARN, REGION } from '../snapshot/fixtures';
 import { EXEC_ARN, SM_ARN, SNAP } from './fixtures';
@@ -21,6 +33,9 @@ const rds = new RDSClient({ region: REGION });
 const sfn = new SFNClient({ region: REGION });
 const rdsMock = mockClient(rds);
 const sfnMock = mockClient(sfn);
+const logs = new CloudWatchLogsClient({ region: REGION });
+const logsMock = mockClient(logs);
+const LOGS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/9f8e7d6c-5b4a-3210-fedc-ba9876543210`;
 
 const NOW = new Date('2026-11-28T11:00:00Z');
 const config: RestoreConfig = { liveInstanceId: INSTANCE_ID, verifyStateMachineArn: SM_ARN };
@@ -34,6 +49,9 @@ const notFound = () =>
 beforeEach(() => {
   rdsMock.reset();
   sfnMock.reset();
+  logsMock.reset();
+  logsMock.on(CreateLogGroupCommand).resolves({});
+  logsMock.on(PutRetentionPolicyCommand).resolves({});
   rdsMock.on(DescribeDBInstancesCommand).rejects(notFound());
   rdsMock
     .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
@@ -235,12 +253,12 @@ describe('restore from a snapshot', () => {
       DeletionProtection: true,
       CopyTagsToSnapshot: true,
       StorageType: 'gp3',
-      Iops: 3000,
-      StorageThroughput: 125,
+      AllocatedStorage: 100,
       AutoMinorVersionUpgrade: true,
       EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
       CACertificateIdentifier: 'rds-ca-rsa2048-g1',
       BackupRetentionPeriod: 14,
+      PreferredBackupWindow: '02:00-02:30',
       NetworkType: 'IPV4',
       Tags: [
         { Key: 'environment', Value: 'prod' },
@@ -337,5 +355,188 @@ describe('drill mode', () => {
     });
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
     expect(result.verificationInput).toMatchObject({ drill: true, restoreStartedAt: NOW.toISOString() });
+  });
+});
+
+describe('restore: gp3 IOPS and throughput (RDS refuses them for PostgreSQL gp3 below 400 GiB)', () => {
+  const live = (over: Partial<DBInstance>) => dbInstance({ StorageType: 'gp3', ...over });
+
+  it.each<[string, Partial<DBInstance>]>([
+    ['100 GiB at the small-volume baseline', { AllocatedStorage: 100, Iops: 3000, StorageThroughput: 125 }],
+    ['399 GiB', { AllocatedStorage: 399, Iops: 3000, StorageThroughput: 125 }],
+  ])('leaves Iops and StorageThroughput to the backup below the threshold: %s', async (_, over) => {
+    rdsMock
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolves({ DBInstances: [live(over)] });
+
+    await restore({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a' });
+
+    const sent = rdsMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!.args[0].input;
+    expect(sent).toMatchObject({ StorageType: 'gp3', AllocatedStorage: over.AllocatedStorage });
+    expect(sent).not.toHaveProperty('Iops');
+    expect(sent).not.toHaveProperty('StorageThroughput');
+  });
+
+  it('passes provisioned IOPS and throughput at 400 GiB when they differ from the baseline', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolves({ DBInstances: [live({ AllocatedStorage: 400, Iops: 16000, StorageThroughput: 1000 })] });
+
+    await restore({ pointInTime: 'latest', targetInstanceId: 'crm-prod-pitr' });
+
+    expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, {
+      StorageType: 'gp3',
+      AllocatedStorage: 400,
+      Iops: 16000,
+      StorageThroughput: 1000,
+    });
+  });
+
+  it('passes only the setting that differs from the 12,000 IOPS / 500 MiB/s baseline above the threshold', () => {
+    expect(storageSettings(live({ AllocatedStorage: 500, Iops: 12000, StorageThroughput: 750 }))).toEqual({
+      StorageType: 'gp3',
+      AllocatedStorage: 500,
+      StorageThroughput: 750,
+    });
+    expect(storageSettings(live({ AllocatedStorage: 500, Iops: 12000, StorageThroughput: 500 }))).toEqual({
+      StorageType: 'gp3',
+      AllocatedStorage: 500,
+    });
+  });
+
+  it('always passes Iops for io1/io2 (no throughput setting there)', () => {
+    expect(
+      storageSettings(dbInstance({ StorageType: 'io2', AllocatedStorage: 100, Iops: 5000, StorageThroughput: 0 })),
+    ).toEqual({
+      StorageType: 'io2',
+      AllocatedStorage: 100,
+      Iops: 5000,
+    });
+  });
+});
+
+describe('restore: live settings the restore APIs cannot take are listed as differences', () => {
+  const monitored = () =>
+    dbInstance({
+      MonitoringInterval: 60,
+      MonitoringRoleArn: `arn:aws:iam::${ACCOUNT}:role/crm-prod-monitoring`,
+      PerformanceInsightsEnabled: true,
+      PerformanceInsightsKMSKeyId: KMS_KEY_ARN,
+      PerformanceInsightsRetentionPeriod: 465,
+      DatabaseInsightsMode: 'advanced',
+      PreferredMaintenanceWindow: 'sun:03:30-sun:04:30',
+      MaxAllocatedStorage: 500,
+    });
+
+  it('states each difference of a snapshot restore with the command that applies it', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolves({ DBInstances: [monitored()] });
+
+    const result = await restore({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a', dryRun: true });
+
+    const modify = 'aws rds modify-db-instance --db-instance-identifier crm-prod-restore-a';
+    expect(result.plan.differences).toEqual([
+      {
+        setting: 'MonitoringInterval',
+        live: `60 s (role arn:aws:iam::${ACCOUNT}:role/crm-prod-monitoring)`,
+        restored: '0 (enhanced monitoring off)',
+        howToApply: `${modify} --monitoring-interval 60 --monitoring-role-arn arn:aws:iam::${ACCOUNT}:role/crm-prod-monitoring --apply-immediately`,
+      },
+      {
+        setting: 'PerformanceInsightsEnabled',
+        live: `on (key ${KMS_KEY_ARN}, 465 days)`,
+        restored: 'off',
+        howToApply: `${modify} --enable-performance-insights --performance-insights-kms-key-id ${KMS_KEY_ARN} --performance-insights-retention-period 465 --apply-immediately`,
+      },
+      {
+        setting: 'DatabaseInsightsMode',
+        live: 'advanced',
+        restored: 'standard',
+        howToApply: `${modify} --database-insights-mode advanced --apply-immediately`,
+      },
+      {
+        setting: 'PreferredMaintenanceWindow',
+        live: 'sun:03:30-sun:04:30',
+        restored: 'a window RDS picks at random',
+        howToApply: `${modify} --preferred-maintenance-window sun:03:30-sun:04:30 --apply-immediately`,
+      },
+      {
+        setting: 'MaxAllocatedStorage',
+        live: '500 GiB',
+        restored: 'storage autoscaling off',
+        howToApply: `${modify} --max-allocated-storage 500 --apply-immediately`,
+      },
+    ]);
+    expect(result.plan.notes.join('\n')).toMatch(/differs from live in MonitoringInterval, .*MaxAllocatedStorage/);
+  });
+
+  it('passes MaxAllocatedStorage to a point-in-time restore instead of listing it', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolves({ DBInstances: [monitored()] });
+
+    const result = await restore({ pointInTime: 'latest', targetInstanceId: 'crm-prod-pitr' });
+
+    expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceToPointInTimeCommand, { MaxAllocatedStorage: 500 });
+    expect(result.plan.differences.map((d) => d.setting)).not.toContain('MaxAllocatedStorage');
+  });
+});
+
+describe("restore: the new instance's RDS log groups are created encrypted before the restore call", () => {
+  const withLogs: RestoreConfig = { ...config, logGroups: { kmsKeyArn: LOGS_KEY_ARN, retentionDays: 30 } };
+  const restoreWithLogs = (raw: unknown) => runRestore(withLogs, { ...deps, logs }, parseRestoreRequest(raw));
+  const groups = ['/aws/rds/instance/crm-prod-restore-a/postgresql', '/aws/rds/instance/crm-prod-restore-a/upgrade'];
+
+  it('creates each exported log group with the key and the retention, then restores', async () => {
+    const order: string[] = [];
+    logsMock.on(CreateLogGroupCommand).callsFake((input: { logGroupName: string }) => {
+      order.push(`create ${input.logGroupName}`);
+      return {};
+    });
+    rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake(() => {
+      order.push('restore');
+      return { DBInstance: dbInstance({ DBInstanceStatus: 'creating' }) };
+    });
+
+    const result = await restoreWithLogs({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a' });
+
+    expect(result.plan.logGroups).toEqual(groups);
+    for (const logGroupName of groups) {
+      expect(logsMock).toHaveReceivedCommandWith(CreateLogGroupCommand, { logGroupName, kmsKeyId: LOGS_KEY_ARN });
+      expect(logsMock).toHaveReceivedCommandWith(PutRetentionPolicyCommand, { logGroupName, retentionInDays: 30 });
+    }
+    expect(order).toEqual([...groups.map((g) => `create ${g}`), 'restore']);
+  });
+
+  it('tolerates a log group that already exists and still sets its retention', async () => {
+    logsMock.on(CreateLogGroupCommand).rejects(
+      new ResourceAlreadyExistsException({
+        message: 'The specified log group already exists',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+
+    await restoreWithLogs({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a' });
+
+    expect(logsMock).toHaveReceivedCommandTimes(PutRetentionPolicyCommand, 2);
+    expect(rdsMock).toHaveReceivedCommandTimes(RestoreDBInstanceFromDBSnapshotCommand, 1);
+  });
+
+  it('does not restore when a log group cannot be created (e.g. AccessDenied)', async () => {
+    logsMock
+      .on(CreateLogGroupCommand)
+      .rejects(new Error('AccessDeniedException: not authorized to perform logs:CreateLogGroup'));
+
+    await expect(restoreWithLogs({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a' })).rejects.toThrow(
+      /AccessDenied/,
+    );
+    expect(rdsMock).not.toHaveReceivedCommand(RestoreDBInstanceFromDBSnapshotCommand);
+  });
+
+  it('creates nothing in a dry run or for bad input', async () => {
+    await restoreWithLogs({ snapshotId: SNAP, targetInstanceId: 'crm-prod-restore-a', dryRun: true });
+    await restoreWithLogs({ snapshotId: 'crm-prod-20200101-0300' }).catch(() => undefined);
+    expect(logsMock.calls()).toHaveLength(0);
   });
 });
