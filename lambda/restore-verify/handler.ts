@@ -4,13 +4,14 @@
  * Input: the VerificationInput the restore function started the workflow with, plus the status
  * step's output: `{ targetInstanceId, sourceInstanceId?, restoredFrom?, restoreStartedAt (ISO),
  *   requestedBy?, drill?, endpoint?: { address, port } | status?: { endpoint: { address, port } } }`.
- * Output: VerificationReport `{ ok, targetInstanceId, restoreDurationSeconds, schema, tables,
+ * Output: VerificationReport `{ ok, targetInstanceId, credential, restoreDurationSeconds, schema, tables,
  *   checks, failures, ... }` — the state machine's Choice fails the execution when `ok` is false.
  * Errors: DatabaseUnavailableError (retry it in the state machine), ValidationError (bad input).
  *
  * Environment:
- * - DB_SECRET_ARN       master secret of the live instance (the restored one has the same
- *                       credentials); read per connection attempt (required)
+ * - DB_SECRET_ARN       master secret of the live instance; read per connection attempt. The
+ *                       restored instance has the password of backup time: AWSCURRENT is tried
+ *                       first, AWSPREVIOUS when the server refuses it (28P01) (required)
  * - DB_NAME             database to verify (default `crm`)
  * - VERIFY_TOPIC_ARN    SNS topic for the report (required)
  * - METRICS_NAMESPACE   CloudWatch namespace (required); dimension service=crm-restore-verify
@@ -54,14 +55,14 @@ export async function handler(event: unknown): Promise<VerificationReport> {
       logger,
       now: () => new Date(),
       publish: (Subject, Message) => sns.send(new PublishCommand({ TopicArn: env.VERIFY_TOPIC_ARN, Subject, Message })),
-      pool: async ({ address, port }) => {
-        const secret = await readDbSecret(secrets, env.DB_SECRET_ARN);
+      pool: async ({ address, port }, stage) => {
+        const secret = await readDbSecret(secrets, env.DB_SECRET_ARN, stage);
         return createPool({
           host: address,
           port,
           database: env.DB_NAME,
           user: secret.username,
-          password: passwordFromSecret(secrets, env.DB_SECRET_ARN),
+          password: passwordFromSecret(secrets, env.DB_SECRET_ARN, stage),
           max: 1,
           statementTimeoutMs: 120_000,
           applicationName: 'crm-restore-verify',

@@ -3,13 +3,18 @@
  * `checkDatabase`, publish the report to SNS and to metrics. A failed check is a *result*
  * (`ok: false`, published, and the state machine's Choice fails the execution); an unreachable
  * database is an *error* (DatabaseUnavailableError), which the state machine retries.
+ *
+ * Credentials: a restored instance keeps the master password it had at backup time, so after a
+ * secret rotation the current secret no longer opens it. Verify logs in with AWSCURRENT and, on a
+ * password authentication failure (SQLSTATE 28P01), with AWSPREVIOUS, and reports which it used.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import type { Migration } from '../migrate/migrations';
 import { connectWithRetry } from '../migrate/runner';
-import { ValidationError } from '../shared/errors';
+import type { SecretStage } from '../shared/db-secret';
+import { errorMessage, ValidationError } from '../shared/errors';
 import type { MetricSink } from '../shared/metrics';
 import { type CheckResult, checkDatabase, type SchemaResult } from './checks';
 
@@ -48,6 +53,11 @@ export interface VerificationReport {
   readonly requestedBy?: string;
   readonly drill: boolean;
   readonly endpoint: string;
+  /**
+   * The master secret version that opened the restored database: AWSPREVIOUS means the backup
+   * predates the last rotation (the instance must get the current password before it serves).
+   */
+  readonly credential: SecretStage;
   readonly restoreStartedAt: string;
   readonly verifiedAt: string;
   /** Restore start → verified: the measured RTO. */
@@ -66,8 +76,8 @@ export interface RestoredDbPool {
 }
 
 export interface VerifyDeps {
-  /** Builds a pool for the restored instance's endpoint. */
-  readonly pool: (endpoint: { address: string; port: number }) => Promise<RestoredDbPool>;
+  /** Builds a pool for the restored instance's endpoint that logs in with that version of the master secret. */
+  readonly pool: (endpoint: { address: string; port: number }, credential: SecretStage) => Promise<RestoredDbPool>;
   readonly migrations: readonly Migration[];
   readonly publish: (subject: string, message: string) => Promise<unknown>;
   readonly metrics: MetricSink;
@@ -84,11 +94,52 @@ export async function verifyRestore(
   deps: VerifyDeps,
 ): Promise<VerificationReport> {
   const target = `${input.targetInstanceId} (${input.endpoint.address}:${input.endpoint.port})`;
-  const pool = await deps.pool(input.endpoint);
+  const pools = new Map<SecretStage, RestoredDbPool>();
+  // The current secret is read up front: a missing or malformed secret fails as itself, not as a connect error.
+  pools.set('AWSCURRENT', await deps.pool(input.endpoint, 'AWSCURRENT'));
+  const poolFor = async (stage: SecretStage) => {
+    let p = pools.get(stage);
+    if (!p) {
+      p = await deps.pool(input.endpoint, stage);
+      pools.set(stage, p);
+    }
+    return p;
+  };
+  let credential: SecretStage = 'AWSCURRENT';
+  // One connection attempt: the current secret, then, only if the server refused its password, the previous one.
+  const rotationAware = {
+    connect: async (): Promise<PoolClient> => {
+      try {
+        const client = await (await poolFor('AWSCURRENT')).connect();
+        credential = 'AWSCURRENT';
+        return client;
+      } catch (err) {
+        if (pgCode(err) !== PASSWORD_AUTHENTICATION_FAILED) throw err;
+        let previous: RestoredDbPool;
+        try {
+          previous = await poolFor('AWSPREVIOUS');
+        } catch {
+          throw err; // no previous version (never rotated): the current password's refusal is the answer
+        }
+        const client = await previous.connect().catch((err2: unknown) => {
+          if (pgCode(err2) !== PASSWORD_AUTHENTICATION_FAILED) throw err2;
+          throw Object.assign(
+            new Error(`the current and the previous master password were both refused: ${errorMessage(err2)}`),
+            { code: PASSWORD_AUTHENTICATION_FAILED },
+          );
+        });
+        credential = 'AWSPREVIOUS';
+        deps.logger.warn('restored instance accepted only the previous master password (backup predates a rotation)', {
+          targetInstanceId: input.targetInstanceId,
+        });
+        return client;
+      }
+    },
+  };
   let db: PoolClient | undefined;
   let report: VerificationReport;
   try {
-    db = await connectWithRetry(pool, {
+    db = await connectWithRetry(rotationAware, {
       attempts: deps.connectAttempts ?? 3,
       retryDelayMs: deps.connectRetryDelayMs ?? 5_000,
       target,
@@ -107,6 +158,7 @@ export async function verifyRestore(
       requestedBy: input.requestedBy,
       drill: input.drill,
       endpoint: `${input.endpoint.address}:${input.endpoint.port}`,
+      credential,
       restoreStartedAt: input.restoreStartedAt,
       verifiedAt: verifiedAt.toISOString(),
       restoreDurationSeconds: Math.max(
@@ -120,7 +172,7 @@ export async function verifyRestore(
     };
   } finally {
     db?.release();
-    await pool.end().catch(() => undefined);
+    await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));
   }
 
   deps.metrics.addMetric('RestoreVerified', 'Count', report.ok ? 1 : 0);
@@ -130,9 +182,18 @@ export async function verifyRestore(
   deps.logger.info('restore verification finished', {
     ok: report.ok,
     targetInstanceId: report.targetInstanceId,
+    credential: report.credential,
     failures: report.failures,
   });
   return report;
+}
+
+/** SQLSTATE invalid_password: the server refused the password (not a network or TLS problem). */
+const PASSWORD_AUTHENTICATION_FAILED = '28P01';
+
+function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** SNS subjects are at most 100 ASCII characters. */
@@ -147,6 +208,9 @@ export function formatReport(r: VerificationReport): string {
     `${r.ok ? 'PASSED' : 'FAILED'}: ${r.targetInstanceId} restored from ${r.restoredFrom ?? 'unknown'}${r.drill ? ' (drill)' : ''}`,
     `Requested by ${r.requestedBy ?? 'unknown'}; restore started ${r.restoreStartedAt}, verified ${r.verifiedAt} (${r.restoreDurationSeconds} s).`,
     `Endpoint: ${r.endpoint}`,
+    r.credential === 'AWSPREVIOUS'
+      ? 'Logged in with the PREVIOUS master secret (AWSPREVIOUS): the backup predates the last rotation. Before cutover, set the master password to the current secret (aws rds modify-db-instance --master-user-password).'
+      : 'Logged in with the current master secret (AWSCURRENT).',
     '',
     `Schema: ${r.schema.ok ? 'OK' : 'FAIL'} — ${r.schema.detail}`,
     ...r.checks.map((c) => `${c.ok ? 'OK  ' : 'FAIL'} ${c.name} — ${c.detail}`),

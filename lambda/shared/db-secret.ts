@@ -20,15 +20,26 @@ const SecretShape = z.object({
 export type DbSecret = z.infer<typeof SecretShape>;
 
 /**
+ * Secrets Manager staging labels of the credentials: AWSCURRENT is the rotated-to password,
+ * AWSPREVIOUS the one before the last rotation (what an instance restored from an older backup has).
+ */
+export type SecretStage = 'AWSCURRENT' | 'AWSPREVIOUS';
+
+/**
  * Reads and parses the secret. Errors name the secret and say what is wrong, never its value:
  * a secret that cannot be read is a DatabaseUnavailableError, a malformed one a ConfigError.
  */
-export async function readDbSecret(sm: SecretsManagerClient, secretId: string): Promise<DbSecret> {
+export async function readDbSecret(
+  sm: SecretsManagerClient,
+  secretId: string,
+  stage: SecretStage = 'AWSCURRENT',
+): Promise<DbSecret> {
   let text: string | undefined;
   try {
-    text = (await sm.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+    text = (await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }))).SecretString;
   } catch (err) {
-    throw new DatabaseUnavailableError(`could not read the database secret ${secretId}: ${errorMessage(err)}`, {
+    const which = stage === 'AWSCURRENT' ? '' : ` (${stage})`;
+    throw new DatabaseUnavailableError(`could not read the database secret ${secretId}${which}: ${errorMessage(err)}`, {
       cause: err,
     });
   }
@@ -45,6 +56,10 @@ export async function readDbSecret(sm: SecretsManagerClient, secretId: string): 
 }
 
 /** A `password` function for `lambda/shared/db.ts`: fetches the secret again on every attempt. */
-export function passwordFromSecret(sm: SecretsManagerClient, secretId: string): () => Promise<string> {
-  return async () => (await readDbSecret(sm, secretId)).password;
+export function passwordFromSecret(
+  sm: SecretsManagerClient,
+  secretId: string,
+  stage: SecretStage = 'AWSCURRENT',
+): () => Promise<string> {
+  return async () => (await readDbSecret(sm, secretId, stage)).password;
 }

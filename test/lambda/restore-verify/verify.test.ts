@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { loadMigrations, type Migration, parseMigration } from '../../../lambda/migrate/migrations';
 import { runMigrations } from '../../../lambda/migrate/runner';
@@ -215,5 +216,83 @@ describe('verifyRestore', () => {
     expect(() =>
       parseVerifyInput({ targetInstanceId: 'x', restoreStartedAt: 'noon', endpoint: { address: 'h', port: 5432 } }),
     ).toThrow(/restoreStartedAt/);
+  });
+});
+
+describe('verifyRestore after a master secret rotation (real PostgreSQL, password authentication)', () => {
+  const role = `crm_master_${randomBytes(4).toString('hex')}`;
+  const backupTimePassword = `before-rotation-${randomBytes(6).toString('hex')}`;
+  const input = parseVerifyInput({
+    targetInstanceId: 'crm-prod-restore-20261128-1100',
+    restoreStartedAt: '2026-11-28T11:00:00Z',
+    endpoint: { address: 'crm-prod-restore.c9akciq32.eu-west-1.rds.amazonaws.com', port: 5432 },
+  });
+  /** A pool logging in as the role with the password each secret version holds (undefined: no such version). */
+  const poolWith =
+    (passwords: Partial<Record<'AWSCURRENT' | 'AWSPREVIOUS', string>>, asked: string[] = []): VerifyDeps['pool'] =>
+    async (_endpoint, stage) => {
+      asked.push(stage);
+      const password = passwords[stage];
+      if (password === undefined) throw new DatabaseUnavailableError(`no ${stage} version of the secret`);
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = password;
+      return new Pool({ connectionString: url.toString(), max: 1 });
+    };
+  const depsWith = (pool: VerifyDeps['pool']): VerifyDeps => ({
+    pool,
+    migrations,
+    publish: async () => undefined,
+    metrics: new MetricRecorder(),
+    logger: silentLogger(),
+    now: () => new Date('2026-11-28T11:23:20Z'),
+    connectAttempts: 1,
+  });
+
+  beforeAll(async () => {
+    // Generated from [a-z0-9_-] only, so quoting is safe. The restored instance has the backup-time password.
+    await db.pool.query(`CREATE ROLE ${role} LOGIN PASSWORD '${backupTimePassword}' IN ROLE pg_read_all_data`);
+  });
+  afterAll(async () => {
+    await db.pool.query(`DROP ROLE IF EXISTS ${role}`);
+  });
+
+  it('falls back to AWSPREVIOUS on 28P01 and reports that credential', async () => {
+    const asked: string[] = [];
+    const report = await verifyRestore(
+      input,
+      depsWith(poolWith({ AWSCURRENT: 'rotated-password', AWSPREVIOUS: backupTimePassword }, asked)),
+    );
+
+    expect(report).toMatchObject({ ok: true, credential: 'AWSPREVIOUS' });
+    expect(asked).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+  });
+
+  it('reports AWSCURRENT and never builds the previous pool when the current password works', async () => {
+    const asked: string[] = [];
+    const report = await verifyRestore(input, depsWith(poolWith({ AWSCURRENT: backupTimePassword }, asked)));
+
+    expect(report).toMatchObject({ ok: true, credential: 'AWSCURRENT' });
+    expect(asked).toEqual(['AWSCURRENT']);
+  });
+
+  it('fails with DatabaseUnavailableError when both versions are refused', async () => {
+    const err = await verifyRestore(
+      input,
+      depsWith(poolWith({ AWSCURRENT: 'rotated-password', AWSPREVIOUS: 'older-password' })),
+    ).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(DatabaseUnavailableError);
+    expect((err as Error).message).toMatch(/the current and the previous master password were both refused/);
+    expect((err as Error).message).toMatch(/28P01/);
+  });
+
+  it('fails with the refusal of the current password when there is no previous version', async () => {
+    const err = await verifyRestore(input, depsWith(poolWith({ AWSCURRENT: 'rotated-password' }))).catch(
+      (e: unknown) => e,
+    );
+
+    expect(err).toBeInstanceOf(DatabaseUnavailableError);
+    expect((err as Error).message).toMatch(new RegExp(`password authentication failed for user "${role}"`));
   });
 });
