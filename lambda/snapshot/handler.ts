@@ -5,8 +5,15 @@
  * target input should be `{ "scheduledTime": "<aws.scheduler.scheduled-time>" }`, so a retried
  * invocation names the same slot; without it the current time is used (e.g. `ops snapshot now`
  * passes `{ "schedule": "manual" }`).
- * Output: `{ snapshotId, outcome: "created" | "already-exists" | "skipped", reason?, schemaVersion?,
- * pruned: string[], manualSnapshotCount }`. Errors fail the invocation (Scheduler retries, then DLQ).
+ * Output: `{ snapshotId, outcome: "created" | "already-exists", schemaVersion?, pruned: string[],
+ * manualSnapshotCount }`. Errors fail the invocation; the Scheduler invokes asynchronously, so it is
+ * Lambda's asynchronous retry (retryAttempts, maximum event age, then the DLQ) that runs it again,
+ * with the same `scheduledTime`, so a retry never takes a second snapshot of the slot.
+ *
+ * A busy instance (backup window, modification: CreateDBSnapshot answers InvalidDBInstanceState, or
+ * another snapshot still being created) is polled every 30 s for up to SNAPSHOT_MAX_WAIT_SECONDS
+ * (capped by the time the invocation has left); then the run fails with SnapshotDeferredError and
+ * metric `SnapshotDeferred`, and the retry tries again.
  *
  * Environment:
  * - DB_INSTANCE_ID      identifier of the live instance (required)
@@ -21,8 +28,10 @@
  * - DB_HOST, DB_PORT, DB_NAME  where to read the schema version (DB_HOST defaults to the secret's
  *                       host, DB_PORT to 5432, DB_NAME to `crm`)
  * - DB_CA_BUNDLE        RDS CA bundle path (default: the Lambda runtime's)
+ * - SNAPSHOT_MAX_WAIT_SECONDS  how long one run waits for a busy instance (default 600)
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { createPool } from '../shared/db';
@@ -34,7 +43,7 @@ import { createMetrics } from '../shared/metrics';
 import { identifierProblem, MAX_SNAPSHOT_ID_LENGTH, TIME_SUFFIX_LENGTH } from './naming';
 import { createRdsClient } from './rds';
 import { type SchemaVersionLookup, schemaVersionFromPool } from './schema-version';
-import { type SnapshotResult, takeScheduledSnapshot } from './snapshot';
+import { SnapshotDeferredError, type SnapshotResult, takeScheduledSnapshot } from './snapshot';
 
 const Env = z.object({
   DB_INSTANCE_ID: requiredString,
@@ -51,7 +60,13 @@ const Env = z.object({
   DB_HOST: z.string().optional(),
   DB_PORT: intVar(5432, 1),
   DB_NAME: z.string().default('crm'),
+  SNAPSHOT_MAX_WAIT_SECONDS: intVar(600, 0),
 });
+
+/** Polls of a busy instance. */
+const BUSY_POLL_MS = 30_000;
+/** Kept back from the invocation's remaining time for pruning and the quota count after the wait. */
+const AFTER_WAIT_MARGIN_MS = 60_000;
 
 const env = parseEnv(Env);
 const logger = createLogger('crm-snapshot');
@@ -89,7 +104,10 @@ export const Input = z.object({
   prune: z.boolean().optional(),
 });
 
-export async function handler(event: unknown): Promise<SnapshotResult> {
+export async function handler(
+  event: unknown,
+  context?: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SnapshotResult> {
   try {
     const parsed = Input.safeParse(event ?? {});
     if (!parsed.success) {
@@ -97,6 +115,8 @@ export async function handler(event: unknown): Promise<SnapshotResult> {
       throw new ValidationError(issue.path.map(String).join('.') || 'event', issue.message);
     }
     const scheduledTime = parsed.data.scheduledTime ? new Date(parsed.data.scheduledTime) : new Date();
+    const left = context ? context.getRemainingTimeInMillis() - AFTER_WAIT_MARGIN_MS : Infinity;
+    const maxWaitMs = Math.max(0, Math.min(env.SNAPSHOT_MAX_WAIT_SECONDS * 1000, left));
     const result = await takeScheduledSnapshot(
       {
         instanceId: env.DB_INSTANCE_ID,
@@ -106,12 +126,18 @@ export async function handler(event: unknown): Promise<SnapshotResult> {
         retention: { retentionDays: env.RETENTION_DAYS, minKeep: env.MIN_KEEP },
       },
       { rds, metrics, logger, schemaVersion, now: () => new Date() },
-      { scheduledTime, prune: parsed.data.prune, scheduleTag: parsed.data.schedule },
+      {
+        scheduledTime,
+        prune: parsed.data.prune,
+        scheduleTag: parsed.data.schedule,
+        waitWhileBusy: { maxWaitMs, pollIntervalMs: BUSY_POLL_MS },
+      },
     );
     logger.info('snapshot run finished', { ...result });
     return result;
   } catch (err) {
-    metrics.addMetric('SnapshotFailed', 'Count', 1);
+    // A deferral is retried (and counted as SnapshotDeferred); the DLQ and the 26-hour alarms catch a slot that stays missed.
+    if (!(err instanceof SnapshotDeferredError)) metrics.addMetric('SnapshotFailed', 'Count', 1);
     logger.error('snapshot run failed', err as Error);
     throw err;
   } finally {

@@ -5,7 +5,7 @@
 
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { CreateDBSnapshotCommand, type DBSnapshot, DeleteDBSnapshotCommand, type RDSClient } from '@aws-sdk/client-rds';
-import { errorMessage } from '../shared/errors';
+import { CrmError, errorMessage } from '../shared/errors';
 import type { MetricSink } from '../shared/metrics';
 import { snapshotName } from './naming';
 import { isAwsError, listSnapshots } from './rds';
@@ -29,6 +29,15 @@ export interface SnapshotDeps {
   /** Resolves the schema version; may throw or return undefined (tag then omitted). */
   readonly schemaVersion?: SchemaVersionLookup;
   readonly now: () => Date;
+  /** Waits between polls of a busy instance; injected so tests need no wall clock. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** How long a run waits for an instance that is backing up or being modified. */
+export interface BusyInstanceWait {
+  /** Give up (SnapshotDeferredError) when the next poll would start later than this after the first refusal. */
+  readonly maxWaitMs: number;
+  readonly pollIntervalMs: number;
 }
 
 export interface SnapshotRequest {
@@ -38,6 +47,13 @@ export interface SnapshotRequest {
   readonly prune?: boolean;
   /** Overrides `config.scheduleName` for the tag (e.g. `manual`). */
   readonly scheduleTag?: string;
+  /**
+   * Wait while the instance is busy (backing up, modifying: CreateDBSnapshot answers
+   * InvalidDBInstanceState; or another snapshot of it is being created), then fail with the
+   * retryable SnapshotDeferredError. Without it a busy instance gives outcome `skipped` at once
+   * (`ops snapshot now`).
+   */
+  readonly waitWhileBusy?: BusyInstanceWait;
 }
 
 export interface SnapshotResult {
@@ -60,6 +76,32 @@ export class PruneError extends Error {
     this.name = 'PruneError';
   }
 }
+
+/**
+ * The instance stayed busy for the whole wait: no snapshot was taken for the slot. Thrown so the
+ * invocation fails and Lambda's asynchronous retry runs the same slot again later.
+ */
+export class SnapshotDeferredError extends CrmError {
+  constructor(
+    readonly snapshotId: string,
+    readonly reason: string,
+    waitedMs: number,
+  ) {
+    super(
+      'SNAPSHOT_DEFERRED',
+      `snapshot ${snapshotId} deferred: ${reason} (waited ${Math.round(waitedMs / 1000)} s); the invocation is retried`,
+    );
+    this.name = 'SnapshotDeferredError';
+  }
+}
+
+/** CreateDBSnapshot's refusal while the instance is backing up, modifying, rebooting, ... */
+export function isInstanceStateError(err: unknown): boolean {
+  // The SDK names the exception InvalidDBInstanceStateFault; the wire code is InvalidDBInstanceState.
+  return isAwsError(err, 'InvalidDBInstanceStateFault', 'InvalidDBInstanceState');
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Deletes the snapshots the policy selects; a snapshot already gone counts as pruned. */
 export async function pruneSnapshots(
@@ -97,32 +139,61 @@ export async function takeScheduledSnapshot(
 ): Promise<SnapshotResult> {
   const { rds, metrics, logger } = deps;
   const snapshotId = snapshotName(config.prefix, request.scheduledTime);
-  const before = await listSnapshots(rds, { DBInstanceIdentifier: config.instanceId });
+  const sleep = deps.sleep ?? defaultSleep;
 
+  let before: DBSnapshot[];
   let outcome: SnapshotResult['outcome'];
   let reason: string | undefined;
   let schemaVersion: string | undefined;
-  const creating = before.filter((s) => s.Status === 'creating');
-  if (before.some((s) => s.DBSnapshotIdentifier === snapshotId)) {
-    outcome = 'already-exists';
-    logger.info('snapshot for this slot already exists (retried invocation)', { snapshotId });
-  } else if (creating.length > 0) {
-    outcome = 'skipped';
-    reason = `snapshot ${creating.map((s) => s.DBSnapshotIdentifier).join(', ')} of ${config.instanceId} is still being created`;
-    logger.warn('skipping snapshot', { snapshotId, reason });
-  } else {
-    schemaVersion = await lookupSchemaVersion(deps);
-    outcome = await createManagedSnapshot(rds, {
-      instanceId: config.instanceId,
-      snapshotId,
-      environment: config.environment,
-      schedule: request.scheduleTag ?? config.scheduleName,
-      tags: { [TAG_SCHEMA_VERSION]: schemaVersion },
-    });
-    logger.info(
-      outcome === 'created' ? 'snapshot started' : 'snapshot for this slot already exists (retried invocation)',
-      { snapshotId, schemaVersion },
-    );
+  let firstRefusal: number | undefined;
+  for (;;) {
+    before = await listSnapshots(rds, { DBInstanceIdentifier: config.instanceId });
+    const creating = before.filter((s) => s.Status === 'creating' && s.DBSnapshotIdentifier !== snapshotId);
+    let busy: string | undefined;
+    if (before.some((s) => s.DBSnapshotIdentifier === snapshotId)) {
+      outcome = 'already-exists';
+      logger.info('snapshot for this slot already exists (retried invocation)', { snapshotId });
+      break;
+    }
+    if (creating.length > 0) {
+      busy = `snapshot ${creating.map((s) => s.DBSnapshotIdentifier).join(', ')} of ${config.instanceId} is still being created`;
+    } else {
+      schemaVersion ??= await lookupSchemaVersion(deps);
+      try {
+        outcome = await createManagedSnapshot(rds, {
+          instanceId: config.instanceId,
+          snapshotId,
+          environment: config.environment,
+          schedule: request.scheduleTag ?? config.scheduleName,
+          tags: { [TAG_SCHEMA_VERSION]: schemaVersion },
+        });
+        logger.info(
+          outcome === 'created' ? 'snapshot started' : 'snapshot for this slot already exists (retried invocation)',
+          { snapshotId, schemaVersion },
+        );
+        break;
+      } catch (err) {
+        if (!isInstanceStateError(err)) throw err;
+        busy = `${config.instanceId} cannot be snapshotted now (${errorMessage(err)})`;
+      }
+    }
+    // The instance is busy (the backup window, a modification, another snapshot).
+    if (!request.waitWhileBusy) {
+      outcome = 'skipped';
+      reason = busy;
+      logger.warn('skipping snapshot', { snapshotId, reason });
+      break;
+    }
+    const now = deps.now().getTime();
+    firstRefusal ??= now;
+    const waited = now - firstRefusal;
+    if (waited + request.waitWhileBusy.pollIntervalMs > request.waitWhileBusy.maxWaitMs) {
+      metrics.addMetric('SnapshotDeferred', 'Count', 1);
+      logger.warn('instance still busy: snapshot deferred to a retry', { snapshotId, reason: busy, waitedMs: waited });
+      throw new SnapshotDeferredError(snapshotId, busy, waited);
+    }
+    logger.info('instance busy: waiting before the next attempt', { snapshotId, reason: busy, waitedMs: waited });
+    await sleep(request.waitWhileBusy.pollIntervalMs);
   }
   metrics.addMetric('SnapshotCreated', 'Count', outcome === 'created' ? 1 : 0);
   metrics.addMetric('SnapshotSkipped', 'Count', outcome === 'skipped' ? 1 : 0);

@@ -51,6 +51,8 @@ export interface CrmFunctionProps {
   readonly allowHttpsToInternet?: boolean;
   /** @default 1 (Lambda's own retry count for asynchronous invocations) */
   readonly retryAttempts?: number;
+  /** How long Lambda keeps an asynchronous event for retries. @default 6 hours (Lambda's maximum) */
+  readonly maxEventAge?: Duration;
 }
 
 /**
@@ -143,6 +145,7 @@ export class CrmFunction extends Construct {
       },
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
       retryAttempts: props.retryAttempts ?? 1,
+      maxEventAge: props.maxEventAge,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {

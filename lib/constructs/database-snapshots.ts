@@ -16,6 +16,13 @@ import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 
+/** How long one snapshot run waits for an instance that is backing up or being modified. */
+export const SNAPSHOT_MAX_WAIT = Duration.minutes(10);
+/** The wait plus pruning and the quota count (the handler keeps 60 s back for them). */
+export const SNAPSHOT_FUNCTION_TIMEOUT = Duration.minutes(12);
+/** Lambda's maximum: the slot gets three runs in all, about 35 minutes with the waits. */
+export const SNAPSHOT_RETRY_ATTEMPTS = 2;
+
 /** The `managed-by` tag value the snapshot functions set and prune by (lambda/snapshot/tags.ts). */
 export const MANAGED_BY = 'crm-platform';
 
@@ -70,11 +77,13 @@ export class DatabaseSnapshots extends Construct {
       description: 'Takes the scheduled manual snapshot and prunes expired managed snapshots',
       vpc: props.vpc,
       memorySize: 256,
-      timeout: Duration.minutes(2),
+      // Room to wait out a busy instance (SNAPSHOT_MAX_WAIT_SECONDS) and still prune.
+      timeout: SNAPSHOT_FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: 1,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       environment: {
+        SNAPSHOT_MAX_WAIT_SECONDS: String(SNAPSHOT_MAX_WAIT.toSeconds()),
         DB_INSTANCE_ID: database.instanceIdentifier,
         SNAPSHOT_PREFIX: this.snapshotPrefix,
         ENVIRONMENT: props.environmentName,
@@ -87,8 +96,12 @@ export class DatabaseSnapshots extends Construct {
         DB_PORT: String(database.port),
         DB_NAME: database.databaseName,
       },
-      // The schedule retries; a second attempt for the same slot finds the snapshot already there.
-      retryAttempts: 0,
+      // EventBridge Scheduler invokes asynchronously: its retry policy only covers a refused
+      // invocation, never a failed run. Lambda's own async retries re-run a failed slot (a
+      // deferral while the instance is busy, a throttled API); the same scheduledTime names the
+      // same snapshot, so a retry never takes a second one. Then the failure goes to the DLQ.
+      retryAttempts: SNAPSHOT_RETRY_ATTEMPTS,
+      maxEventAge: Duration.hours(2),
     });
     const fnRole = this.snapshotFunction.role;
     fnRole.addToPrincipalPolicy(

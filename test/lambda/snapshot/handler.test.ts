@@ -1,4 +1,9 @@
-import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateDBSnapshotCommand,
+  DescribeDBSnapshotsCommand,
+  InvalidDBInstanceStateFault,
+  RDSClient,
+} from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { ValidationError } from '../../../lambda/shared/errors';
@@ -18,7 +23,9 @@ const ENV = {
 };
 
 /** The module under test, loaded once with ENV (it parses the environment at cold start). */
-type HandlerModule = { handler: (event: unknown) => Promise<SnapshotResult> };
+type HandlerModule = {
+  handler: (event: unknown, context?: { getRemainingTimeInMillis(): number }) => Promise<SnapshotResult>;
+};
 const HANDLER = '../../../lambda/snapshot/handler';
 
 async function coldStart(): Promise<HandlerModule> {
@@ -53,6 +60,26 @@ describe('snapshot handler', () => {
     });
   });
 
+  it("bounds the wait for a busy instance by the invocation's time left, then fails with SnapshotDeferredError", async () => {
+    const { handler } = await coldStart();
+    rdsMock.on(CreateDBSnapshotCommand).rejects(
+      new InvalidDBInstanceStateFault({
+        message:
+          'Cannot create a snapshot because the database instance crm-prod is not currently in the available state.',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+
+    // 60 s left is all margin: no time to wait, so the run is deferred to Lambda's retry at once.
+    const err = await handler(
+      { scheduledTime: '2026-11-28T03:00:00Z' },
+      { getRemainingTimeInMillis: () => 60_000 },
+    ).catch((e: unknown) => e);
+
+    expect((err as Error).name).toBe('SnapshotDeferredError');
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
+  });
+
   it('rejects a malformed scheduledTime with a ValidationError naming the field and takes no snapshot', async () => {
     const { handler } = await coldStart();
     const err = await handler({ scheduledTime: 'yesterday' }).catch((e: unknown) => e);
@@ -65,5 +92,8 @@ describe('snapshot handler', () => {
     expect(() => loadIsolated({ RETENTION_DAYS: 'seven' })).toThrow(/config\.RETENTION_DAYS: must be an integer >= 1/);
     expect(() => loadIsolated({ SNAPSHOT_PREFIX: 'crm_prod' })).toThrow(/config\.SNAPSHOT_PREFIX/);
     expect(() => loadIsolated({ DB_INSTANCE_ID: undefined })).toThrow(/config\.DB_INSTANCE_ID/);
+    expect(() => loadIsolated({ RETENTION_DAYS: '7', SNAPSHOT_MAX_WAIT_SECONDS: 'ten' })).toThrow(
+      /config\.SNAPSHOT_MAX_WAIT_SECONDS/,
+    );
   });
 });

@@ -3,6 +3,7 @@ import {
   DBSnapshotAlreadyExistsFault,
   DeleteDBSnapshotCommand,
   DescribeDBSnapshotsCommand,
+  InvalidDBInstanceStateFault,
   InvalidDBSnapshotStateFault,
   RDSClient,
 } from '@aws-sdk/client-rds';
@@ -11,6 +12,7 @@ import 'aws-sdk-client-mock-jest';
 import {
   PruneError,
   type SnapshotConfig,
+  SnapshotDeferredError,
   type SnapshotDeps,
   takeScheduledSnapshot,
 } from '../../../lambda/snapshot/snapshot';
@@ -223,5 +225,159 @@ describe('takeScheduledSnapshot', () => {
       DBSnapshotIdentifier: daily(10).DBSnapshotIdentifier,
     });
     expect(d.metrics.value('SnapshotSucceeded')).toBe(1);
+  });
+});
+
+/** CreateDBSnapshot's answer while the instance is backing up, as the SDK raises it. */
+const backingUp = () =>
+  new InvalidDBInstanceStateFault({
+    message: 'Cannot create a snapshot because the database instance crm-prod is not currently in the available state.',
+    $metadata: { httpStatusCode: 400 },
+  });
+
+/** deps whose clock advances only when the core sleeps: no wall-clock time in tests. */
+function clockedDeps() {
+  let t = NOW.getTime();
+  const sleeps: number[] = [];
+  const d = deps({
+    now: () => new Date(t),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      t += ms;
+    },
+  });
+  return { d, sleeps };
+}
+const WAIT = { maxWaitMs: 600_000, pollIntervalMs: 30_000 };
+
+describe('takeScheduledSnapshot while the instance is busy (backup window, modification)', () => {
+  it('waits while CreateDBSnapshot answers InvalidDBInstanceState, then takes the snapshot', async () => {
+    describeReturns([daily(1)]);
+    rdsMock
+      .on(CreateDBSnapshotCommand)
+      .rejectsOnce(backingUp())
+      .rejectsOnce(backingUp())
+      .resolves({ DBSnapshot: dbSnapshot({ DBSnapshotIdentifier: 'crm-prod-20261128-0300', Status: 'creating' }) });
+    const { d, sleeps } = clockedDeps();
+
+    const result = await takeScheduledSnapshot(config, d, { scheduledTime: SLOT, waitWhileBusy: WAIT });
+
+    expect(result.outcome).toBe('created');
+    expect(sleeps).toEqual([30_000, 30_000]);
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 3);
+    expect(d.metrics.value('SnapshotSucceeded')).toBe(1);
+    expect(d.metrics.value('SnapshotDeferred')).toBeUndefined();
+  });
+
+  it('also recognises the error by its wire code InvalidDBInstanceState', async () => {
+    describeReturns([]);
+    const raw = Object.assign(new Error('DB instance is not available'), { name: 'InvalidDBInstanceState' });
+    rdsMock.on(CreateDBSnapshotCommand).rejectsOnce(raw).resolves({});
+    const { d, sleeps } = clockedDeps();
+
+    const result = await takeScheduledSnapshot(config, d, { scheduledTime: SLOT, waitWhileBusy: WAIT });
+
+    expect(result.outcome).toBe('created');
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('waits for an automated backup still being created, then takes the snapshot', async () => {
+    const automated = dbSnapshot({
+      DBSnapshotIdentifier: 'rds:crm-prod-2026-11-28-02-00',
+      SnapshotType: 'automated',
+      Status: 'creating',
+      SnapshotCreateTime: undefined,
+      PercentProgress: 80,
+    });
+    rdsMock
+      .on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolvesOnce({ DBSnapshots: [daily(1), automated] })
+      .resolves({ DBSnapshots: [daily(1), { ...automated, Status: 'available', PercentProgress: 100 }] });
+    rdsMock.on(DescribeDBSnapshotsCommand, { SnapshotType: 'manual' }).resolves({ DBSnapshots: [daily(1)] });
+    const { d, sleeps } = clockedDeps();
+
+    const result = await takeScheduledSnapshot(config, d, { scheduledTime: SLOT, waitWhileBusy: WAIT });
+
+    expect(result.outcome).toBe('created');
+    expect(sleeps).toEqual([30_000]);
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
+  });
+
+  it('fails with the retryable SnapshotDeferredError and counts SnapshotDeferred when the wait runs out', async () => {
+    describeReturns([daily(1)]);
+    rdsMock.on(CreateDBSnapshotCommand).rejects(backingUp());
+    const { d, sleeps } = clockedDeps();
+
+    const err = await takeScheduledSnapshot(config, d, { scheduledTime: SLOT, waitWhileBusy: WAIT }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(err).toBeInstanceOf(SnapshotDeferredError);
+    expect((err as Error).name).toBe('SnapshotDeferredError');
+    expect((err as Error).message).toMatch(
+      /snapshot crm-prod-20261128-0300 deferred: crm-prod cannot be snapshotted now .*not currently in the available state.*waited 600 s/,
+    );
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(600_000);
+    expect(d.metrics.value('SnapshotDeferred')).toBe(1);
+    expect(d.metrics.value('SnapshotSucceeded')).toBeUndefined();
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
+  });
+
+  it('without a wait (ops snapshot now) reports skipped at once, naming the reason', async () => {
+    describeReturns([daily(1)]);
+    rdsMock.on(CreateDBSnapshotCommand).rejects(backingUp());
+    const { d, sleeps } = clockedDeps();
+
+    const result = await takeScheduledSnapshot(config, d, { scheduledTime: SLOT });
+
+    expect(result).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/cannot be snapshotted now/) });
+    expect(sleeps).toEqual([]);
+    expect(d.metrics.value('SnapshotSkipped')).toBe(1);
+  });
+
+  it('rethrows any other CreateDBSnapshot error without waiting', async () => {
+    describeReturns([]);
+    rdsMock
+      .on(CreateDBSnapshotCommand)
+      .rejects(new Error('AccessDenied: not authorized to perform rds:CreateDBSnapshot'));
+    const { d, sleeps } = clockedDeps();
+
+    await expect(takeScheduledSnapshot(config, d, { scheduledTime: SLOT, waitWhileBusy: WAIT })).rejects.toThrow(
+      /AccessDenied/,
+    );
+    expect(sleeps).toEqual([]);
+  });
+});
+
+describe('takeScheduledSnapshot: a retried invocation of a slot (Lambda asynchronous retry)', () => {
+  it('after a deferral, the retry of the same slot takes the one snapshot', async () => {
+    describeReturns([daily(1)]);
+    rdsMock.on(CreateDBSnapshotCommand).rejects(backingUp());
+    await expect(
+      takeScheduledSnapshot(config, clockedDeps().d, { scheduledTime: SLOT, waitWhileBusy: WAIT }),
+    ).rejects.toBeInstanceOf(SnapshotDeferredError);
+
+    rdsMock.on(CreateDBSnapshotCommand).resolves({});
+    const retry = await takeScheduledSnapshot(config, clockedDeps().d, { scheduledTime: SLOT, waitWhileBusy: WAIT });
+
+    expect(retry).toMatchObject({ snapshotId: 'crm-prod-20261128-0300', outcome: 'created' });
+  });
+
+  it('after a run that created the snapshot but failed pruning, the retry creates no second snapshot', async () => {
+    const slotSnapshot = dbSnapshot({ DBSnapshotIdentifier: 'crm-prod-20261128-0300', Status: 'creating' });
+    rdsMock
+      .on(DescribeDBSnapshotsCommand, { DBInstanceIdentifier: INSTANCE_ID })
+      .resolvesOnce({ DBSnapshots: [daily(1), daily(2), daily(3), daily(10)] })
+      .resolves({ DBSnapshots: [slotSnapshot, daily(1), daily(2), daily(3)] });
+    rdsMock.on(DescribeDBSnapshotsCommand, { SnapshotType: 'manual' }).resolves({ DBSnapshots: [] });
+    rdsMock.on(DeleteDBSnapshotCommand).rejectsOnce(new Error('Throttling: Rate exceeded')).resolves({});
+
+    await expect(takeScheduledSnapshot(config, clockedDeps().d, { scheduledTime: SLOT })).rejects.toBeInstanceOf(
+      PruneError,
+    );
+    const retry = await takeScheduledSnapshot(config, clockedDeps().d, { scheduledTime: SLOT });
+
+    expect(retry.outcome).toBe('already-exists');
+    expect(rdsMock).toHaveReceivedCommandTimes(CreateDBSnapshotCommand, 1);
   });
 });
