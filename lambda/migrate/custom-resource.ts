@@ -26,6 +26,13 @@ export interface SchemaMigrationResponse {
     readonly AppliedCount: string;
     /** Set when a pre-migration snapshot was started: isComplete waits for it, then migrates. */
     readonly SnapshotId?: string;
+    /**
+     * 'true' when the instance refused the snapshot (backing up, modifying): isComplete creates it
+     * under SnapshotId, from SnapshotFromVersion to SnapshotToVersion, once the instance accepts it.
+     */
+    readonly SnapshotDeferred?: string;
+    readonly SnapshotFromVersion?: string;
+    readonly SnapshotToVersion?: string;
   };
 }
 
@@ -37,10 +44,18 @@ export interface SchemaMigrationCompletion {
 
 /** Takes a managed snapshot before pending migrations are applied (SNAPSHOT_BEFORE_MIGRATION). */
 export interface PreMigrationSnapshotter {
-  /** Starts the snapshot of the schema at `fromVersion` before migrating to `toVersion`; returns its id. */
-  start(fromVersion: number, toVersion: number): Promise<string>;
-  /** `creating` until the snapshot is usable, `available` then; throws for any other state. */
-  state(snapshotId: string): Promise<'creating' | 'available'>;
+  /**
+   * Starts the snapshot of the schema at `fromVersion` before migrating to `toVersion`; returns its
+   * id, `deferred` when the instance refused it for now (backing up, modifying).
+   */
+  start(fromVersion: number, toVersion: number): Promise<{ snapshotId: string; deferred: boolean }>;
+  /** Creates a deferred snapshot under its planned id: `deferred` again while the instance still refuses. */
+  retry(snapshotId: string, fromVersion: number, toVersion: number): Promise<'started' | 'deferred'>;
+  /**
+   * `creating` until the snapshot is usable, `available` then; `missing` only for a deferred
+   * snapshot not created yet; throws for any other state.
+   */
+  state(snapshotId: string, opts?: { deferred?: boolean }): Promise<'missing' | 'creating' | 'available'>;
 }
 
 export type SchemaMigrationLogger = Pick<Logger, 'info' | 'warn'>;
@@ -98,16 +113,32 @@ export async function onSchemaMigrationEvent(
       await pool.end();
     }
     if (plan.pending.length > 0) {
-      const snapshotId = await deps.preMigrationSnapshot.start(plan.currentVersion, plan.latestVersion);
-      logger?.info('pre-migration snapshot started; migrations run when it is available', {
-        snapshotId,
-        fromVersion: plan.currentVersion,
-        toVersion: plan.latestVersion,
-        pending: plan.pending.map((m) => m.version),
-      });
+      const { snapshotId, deferred } = await deps.preMigrationSnapshot.start(plan.currentVersion, plan.latestVersion);
+      logger?.info(
+        deferred
+          ? 'instance busy (backing up or modifying): the pre-migration snapshot is taken once it is available, then migrations run'
+          : 'pre-migration snapshot started; migrations run when it is available',
+        {
+          snapshotId,
+          fromVersion: plan.currentVersion,
+          toVersion: plan.latestVersion,
+          pending: plan.pending.map((m) => m.version),
+        },
+      );
       return {
         PhysicalResourceId: physicalId,
-        Data: { CurrentVersion: String(plan.currentVersion), AppliedCount: '0', SnapshotId: snapshotId },
+        Data: {
+          CurrentVersion: String(plan.currentVersion),
+          AppliedCount: '0',
+          SnapshotId: snapshotId,
+          ...(deferred
+            ? {
+                SnapshotDeferred: 'true',
+                SnapshotFromVersion: String(plan.currentVersion),
+                SnapshotToVersion: String(plan.latestVersion),
+              }
+            : {}),
+        },
       };
     }
   }
@@ -116,7 +147,8 @@ export async function onSchemaMigrationEvent(
 
 /**
  * isComplete of the Provider framework (only configured with a pre-migration snapshot): while the
- * snapshot is being taken, not complete; once it is available, applies the pending migrations.
+ * snapshot is being taken, not complete; once it is available, applies the pending migrations. A
+ * deferred snapshot (the instance was busy at onEvent) is created here once the instance accepts it.
  * A snapshot that fails fails the deployment before any migration ran.
  */
 export async function onSchemaMigrationIsComplete(
@@ -126,7 +158,20 @@ export async function onSchemaMigrationIsComplete(
   const snapshotId = event.Data?.SnapshotId;
   if (event.RequestType === 'Delete' || !snapshotId) return { IsComplete: true };
   if (!deps.preMigrationSnapshot) throw new Error('isComplete needs the pre-migration snapshotter');
-  const state = await deps.preMigrationSnapshot.state(snapshotId);
+  const deferred = event.Data?.SnapshotDeferred === 'true';
+  const state = await deps.preMigrationSnapshot.state(snapshotId, { deferred });
+  if (state === 'missing') {
+    const outcome = await deps.preMigrationSnapshot.retry(
+      snapshotId,
+      Number(event.Data?.SnapshotFromVersion),
+      Number(event.Data?.SnapshotToVersion),
+    );
+    deps.logger?.info(
+      outcome === 'started' ? 'deferred pre-migration snapshot started' : 'instance still busy: snapshot deferred',
+      { snapshotId },
+    );
+    return { IsComplete: false };
+  }
   if (state !== 'available') {
     deps.logger?.info('waiting for the pre-migration snapshot', { snapshotId, state });
     return { IsComplete: false };

@@ -46,6 +46,7 @@ import {
 } from './custom-resource';
 import { loadMigrations, type Migration } from './migrations';
 import {
+  createPreMigrationSnapshot,
   type PreMigrationSnapshotConfig,
   preMigrationSnapshotState,
   startPreMigrationSnapshot,
@@ -222,7 +223,8 @@ export function createHandlers(opts: MigrationHandlerOptions) {
           ? {
               start: (from, to) =>
                 startPreMigrationSnapshot(rds, snapshotConfig, from, to, (opts.now ?? (() => new Date()))()),
-              state: (id) => preMigrationSnapshotState(rds, id),
+              retry: (id, from, to) => createPreMigrationSnapshot(rds, snapshotConfig, id, from, to),
+              state: (id, stateOpts) => preMigrationSnapshotState(rds, id, stateOpts),
             }
           : undefined,
     };

@@ -4,6 +4,10 @@
  * `available`. Used by the migration custom resource when SNAPSHOT_BEFORE_MIGRATION is on: onEvent
  * starts the snapshot, the Provider framework's isComplete polls it and then migrates.
  *
+ * An instance that is backing up or being modified refuses CreateDBSnapshot (InvalidDBInstanceState).
+ * That is not a failure: onEvent reports the snapshot as deferred, and isComplete creates it under
+ * the same name once the instance accepts it (until the Provider's total timeout).
+ *
  * The snapshot carries this project's prefix and managed-by tag, so the snapshot retention
  * policy prunes it like any scheduled snapshot (never below its minimum kept).
  */
@@ -11,7 +15,7 @@ import { DescribeDBSnapshotsCommand, type RDSClient } from '@aws-sdk/client-rds'
 import { CrmError, errorMessage } from '../shared/errors';
 import { identifierProblem, MAX_SNAPSHOT_ID_LENGTH, utcMinuteStamp } from '../snapshot/naming';
 import { isAwsError } from '../snapshot/rds';
-import { createManagedSnapshot } from '../snapshot/snapshot';
+import { createManagedSnapshot, isInstanceStateError } from '../snapshot/snapshot';
 import { TAG_SCHEMA_VERSION } from '../snapshot/tags';
 
 export const TAG_MIGRATION_FROM = 'migration-from';
@@ -40,15 +44,17 @@ export function preMigrationSnapshotId(prefix: string, from: number, to: number,
   return id;
 }
 
-/** Starts the snapshot; an identical name already existing (a retried event) counts as started. */
-export async function startPreMigrationSnapshot(
+/**
+ * Creates the snapshot under its planned name: `started` (also when that name already exists, a
+ * retried event), `deferred` while the instance refuses snapshots (backing up, modifying).
+ */
+export async function createPreMigrationSnapshot(
   rds: RDSClient,
   config: PreMigrationSnapshotConfig,
+  snapshotId: string,
   fromVersion: number,
   toVersion: number,
-  now: Date,
-): Promise<string> {
-  const snapshotId = preMigrationSnapshotId(config.prefix, fromVersion, toVersion, now);
+): Promise<'started' | 'deferred'> {
   try {
     await createManagedSnapshot(rds, {
       instanceId: config.instanceId,
@@ -61,25 +67,47 @@ export async function startPreMigrationSnapshot(
         [TAG_MIGRATION_TO]: String(toVersion),
       },
     });
+    return 'started';
   } catch (err) {
+    if (isInstanceStateError(err)) return 'deferred';
     throw new PreMigrationSnapshotError(
       `could not start the pre-migration snapshot ${snapshotId} of ${config.instanceId}: ${errorMessage(err)}; no migration was applied`,
       { cause: err },
     );
   }
-  return snapshotId;
 }
 
-export type SnapshotState = 'creating' | 'available';
+/** Names and starts the snapshot (see createPreMigrationSnapshot). */
+export async function startPreMigrationSnapshot(
+  rds: RDSClient,
+  config: PreMigrationSnapshotConfig,
+  fromVersion: number,
+  toVersion: number,
+  now: Date,
+): Promise<{ snapshotId: string; deferred: boolean }> {
+  const snapshotId = preMigrationSnapshotId(config.prefix, fromVersion, toVersion, now);
+  const outcome = await createPreMigrationSnapshot(rds, config, snapshotId, fromVersion, toVersion);
+  return { snapshotId, deferred: outcome === 'deferred' };
+}
 
-/** `creating` while it is being taken, `available` when done; any other state is an error. */
-export async function preMigrationSnapshotState(rds: RDSClient, snapshotId: string): Promise<SnapshotState> {
+export type SnapshotState = 'missing' | 'creating' | 'available';
+
+/**
+ * `creating` while it is being taken, `available` when done; any other state is an error. A
+ * snapshot that does not exist is an error too, unless it was deferred (`missing`: not started yet).
+ */
+export async function preMigrationSnapshotState(
+  rds: RDSClient,
+  snapshotId: string,
+  opts: { deferred?: boolean } = {},
+): Promise<SnapshotState> {
   let status: string | undefined;
   try {
     const out = await rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }));
     status = out.DBSnapshots?.[0]?.Status;
   } catch (err) {
-    if (isAwsError(err, 'DBSnapshotNotFoundFault')) {
+    if (isAwsError(err, 'DBSnapshotNotFoundFault', 'DBSnapshotNotFound')) {
+      if (opts.deferred) return 'missing';
       throw new PreMigrationSnapshotError(
         `pre-migration snapshot ${snapshotId} does not exist; no migration was applied`,
       );

@@ -1,4 +1,11 @@
-import { CreateDBSnapshotCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  CreateDBSnapshotCommand,
+  DBSnapshotNotFoundFault,
+  DescribeDBSnapshotsCommand,
+  InvalidDBInstanceStateFault,
+  RDSClient,
+  SnapshotQuotaExceededFault,
+} from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceCreateEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -187,12 +194,13 @@ describe('pre-migration snapshot', () => {
     await db.pool.query('DELETE FROM crm_meta.schema_migrations WHERE version = $1', [latest]);
     try {
       rds.on(CreateDBSnapshotCommand).rejects(
-        Object.assign(new Error('DB instance crm-prod is not in available state'), {
-          name: 'InvalidDBInstanceStateFault',
+        new SnapshotQuotaExceededFault({
+          message: 'Cannot create more than 100 manual snapshots',
+          $metadata: { httpStatusCode: 400 },
         }),
       );
       await expect(handlers().onEvent(updateEvent(), ctx)).rejects.toThrow(
-        /could not start the pre-migration snapshot crm-prod-premigration-v\d+-v\d+-20261128-0830 of crm-prod: DB instance crm-prod is not in available state; no migration was applied/,
+        /could not start the pre-migration snapshot crm-prod-premigration-v\d+-v\d+-20261128-0830 of crm-prod: Cannot create more than 100 manual snapshots; no migration was applied/,
       );
     } finally {
       // put the history back as it was (the schema objects of that migration are still there)
@@ -202,6 +210,91 @@ describe('pre-migration snapshot', () => {
         [m.version, m.name, m.checksum],
       );
     }
+  });
+
+  describe('while the instance is backing up or being modified (CreateDBSnapshot: InvalidDBInstanceState)', () => {
+    const busy = () =>
+      new InvalidDBInstanceStateFault({
+        message:
+          'Cannot create a snapshot because the database instance crm-prod is not currently in the available state.',
+        $metadata: { httpStatusCode: 400 },
+      });
+    const deferredData = () => ({
+      CurrentVersion: '0',
+      AppliedCount: '0',
+      SnapshotId: expectedId,
+      SnapshotDeferred: 'true',
+      SnapshotFromVersion: '0',
+      SnapshotToVersion: String(latest),
+    });
+    // A database of its own, at schema version 0: the tests above migrated theirs.
+    let fresh: TestDatabase;
+    beforeAll(async () => {
+      fresh = await createTestDatabase('crm_premigration_busy');
+      tolerateForcedDrop(fresh.pool);
+    });
+    afterAll(() => fresh.drop());
+    const busyHandlers = () => handlers(env({ DB_NAME: fresh.name }));
+    const freshVersion = async () =>
+      (await fresh.pool.query("SELECT to_regclass('crm_meta.schema_migrations') AS t")).rows[0].t;
+
+    const notFound = () =>
+      new DBSnapshotNotFoundFault({
+        message: `DBSnapshot ${expectedId} not found.`,
+        $metadata: { httpStatusCode: 404 },
+      });
+
+    it('onEvent does not fail: it defers the snapshot to isComplete and applies nothing', async () => {
+      rds.on(CreateDBSnapshotCommand).rejects(busy());
+
+      const response = await busyHandlers().onEvent(createEvent(), ctx);
+
+      expect(response).toEqual({ PhysicalResourceId: PHYSICAL_RESOURCE_ID, Data: deferredData() });
+      expect(await freshVersion()).toBeNull();
+    });
+
+    it('isComplete keeps waiting, applying nothing, while the instance still refuses the snapshot', async () => {
+      rds.on(DescribeDBSnapshotsCommand).rejects(notFound());
+      rds.on(CreateDBSnapshotCommand).rejects(busy());
+
+      const done = await busyHandlers().isComplete({ ...createEvent(), Data: deferredData() }, ctx);
+
+      expect(done).toEqual({ IsComplete: false });
+      expect(rds.commandCalls(CreateDBSnapshotCommand)).toHaveLength(1);
+      expect(await freshVersion()).toBeNull();
+    });
+
+    it('isComplete creates the snapshot under the planned name and tags once the instance accepts it', async () => {
+      rds.on(DescribeDBSnapshotsCommand).rejects(notFound());
+      rds
+        .on(CreateDBSnapshotCommand)
+        .resolves({ DBSnapshot: { DBSnapshotIdentifier: expectedId, Status: 'creating' } });
+
+      const done = await busyHandlers().isComplete({ ...createEvent(), Data: deferredData() }, ctx);
+
+      expect(done).toEqual({ IsComplete: false });
+      const input = rds.commandCalls(CreateDBSnapshotCommand)[0]!.args[0].input;
+      expect(input).toMatchObject({ DBInstanceIdentifier: 'crm-prod', DBSnapshotIdentifier: expectedId });
+      expect(input.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'managed-by', Value: 'crm-platform' },
+          { Key: 'migration-from', Value: '0' },
+          { Key: 'migration-to', Value: String(latest) },
+        ]),
+      );
+      expect(await freshVersion()).toBeNull();
+    });
+
+    it('a snapshot that is missing although it was not deferred still fails the deployment', async () => {
+      rds.on(DescribeDBSnapshotsCommand).rejects(notFound());
+      await expect(
+        busyHandlers().isComplete(
+          { ...createEvent(), Data: { CurrentVersion: '0', AppliedCount: '0', SnapshotId: expectedId } },
+          ctx,
+        ),
+      ).rejects.toThrow(`pre-migration snapshot ${expectedId} does not exist; no migration was applied`);
+      expect(rds.commandCalls(CreateDBSnapshotCommand)).toHaveLength(0);
+    });
   });
 
   it.each([
