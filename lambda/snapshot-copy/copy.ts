@@ -108,10 +108,10 @@ export async function copyManagedSnapshot(
   }
   deps.metrics.addMetric('SnapshotCopied', 'Count', outcome === 'copy-started' ? 1 : 0);
 
-  const copies = await listSnapshots(deps.destination, {
-    DBInstanceIdentifier: config.instanceId,
-    SnapshotType: 'manual',
-  });
+  // Not by DBInstanceIdentifier: that parameter must name an instance existing in the region it is
+  // asked in, and the live instance does not exist in the destination region. All manual snapshots
+  // of the region instead; retention keeps only this project's (prefix and managed-by tag).
+  const copies = await listSnapshots(deps.destination, { SnapshotType: 'manual' });
   const { pruned, failures } = await pruneSnapshots(
     deps.destination,
     copies,

@@ -1,8 +1,10 @@
 import {
   CopyDBSnapshotCommand,
+  DBInstanceNotFoundFault,
   DBSnapshotAlreadyExistsFault,
   DeleteDBSnapshotCommand,
   DescribeDBSnapshotsCommand,
+  type DescribeDBSnapshotsMessage,
   RDSClient,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -55,6 +57,22 @@ beforeEach(() => {
   destMock.on(DeleteDBSnapshotCommand).resolves({});
 });
 
+/**
+ * DescribeDBSnapshots in the destination region, answering as the real API does there: the live
+ * instance does not exist in that region, so asking by DBInstanceIdentifier is DBInstanceNotFound.
+ */
+function destinationRegionHolds(snapshots: ReturnType<typeof dbSnapshot>[]) {
+  destMock.on(DescribeDBSnapshotsCommand).callsFake((input: DescribeDBSnapshotsMessage) => {
+    if (input.DBInstanceIdentifier) {
+      throw new DBInstanceNotFoundFault({
+        message: `DBInstance ${input.DBInstanceIdentifier} not found.`,
+        $metadata: { httpStatusCode: 404 },
+      });
+    }
+    return { DBSnapshots: snapshots.filter((x) => !input.SnapshotType || x.SnapshotType === input.SnapshotType) };
+  });
+}
+
 describe('copyManagedSnapshot', () => {
   it('copies the managed snapshot to the destination region with the customer managed key and its tags', async () => {
     const result = await copyManagedSnapshot(config, deps(), event());
@@ -102,7 +120,7 @@ describe('copyManagedSnapshot', () => {
     expect(destMock).not.toHaveReceivedCommand(CopyDBSnapshotCommand);
   });
 
-  it('prunes the destination copies with the same retention policy', async () => {
+  it('finds and prunes the copies in the destination region, where the live instance does not exist', async () => {
     const copies = [
       copyAt(0),
       copyAt(1),
@@ -113,19 +131,38 @@ describe('copyManagedSnapshot', () => {
         SnapshotCreateTime: new Date(NOW.getTime() - 50 * DAY),
         TagList: [],
       }),
+      // Managed, but another environment's prefix: never this function's to delete.
+      dbSnapshot({
+        DBSnapshotIdentifier: 'crm-dev-20261001-0300',
+        DBInstanceIdentifier: 'crm-dev',
+        SnapshotCreateTime: new Date(NOW.getTime() - 58 * DAY),
+      }),
     ];
-    destMock.on(DescribeDBSnapshotsCommand).resolves({ DBSnapshots: copies });
+    destinationRegionHolds(copies);
     const d = deps();
 
     const result = await copyManagedSnapshot(config, d, event());
 
     expect([...result.pruned].sort()).toEqual([copyAt(8).DBSnapshotIdentifier, copyAt(9).DBSnapshotIdentifier].sort());
-    expect(destMock).toHaveReceivedCommandWith(DescribeDBSnapshotsCommand, {
-      DBInstanceIdentifier: INSTANCE_ID,
-      SnapshotType: 'manual',
-    });
+    expect(destMock).toHaveReceivedCommandTimes(DeleteDBSnapshotCommand, 2);
     expect(sourceMock).not.toHaveReceivedCommand(DeleteDBSnapshotCommand);
     expect(d.metrics.value('SnapshotCopiesPruned')).toBe(2);
+  });
+
+  it('never prunes the destination below the configured minimum', async () => {
+    destinationRegionHolds([copyAt(20), copyAt(21), copyAt(22), copyAt(23)]);
+
+    const result = await copyManagedSnapshot(config, deps(), event());
+
+    // minKeep 2: the two newest survive although every copy is past retention.
+    expect([...result.pruned].sort()).toEqual(
+      [copyAt(22).DBSnapshotIdentifier, copyAt(23).DBSnapshotIdentifier].sort(),
+    );
+    for (const kept of [copyAt(20), copyAt(21)]) {
+      expect(destMock).not.toHaveReceivedCommandWith(DeleteDBSnapshotCommand, {
+        DBSnapshotIdentifier: kept.DBSnapshotIdentifier,
+      });
+    }
   });
 
   it('refuses the aws/rds key before any call', async () => {
