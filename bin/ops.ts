@@ -240,6 +240,18 @@ function renderRestore(r: RestoreResult): string {
     ),
   ];
   if (p.notes.length > 0) out.push('', 'Notes:', ...p.notes.map((n) => `  - ${n}`));
+  if (p.differences.length > 0) {
+    out.push(
+      '',
+      'Differs from live (a restore cannot carry these; apply them once the instance is available):',
+      formatTable(
+        ['SETTING', 'LIVE', 'RESTORED'],
+        p.differences.map((d) => [d.setting, d.live, d.restored]),
+      ),
+      ...p.differences.map((d) => `  ${d.howToApply}`),
+    );
+  }
+  if (p.logGroups.length > 0) out.push('', `Log groups created first (encrypted): ${p.logGroups.join(', ')}`);
   if (r.executionArn) {
     out.push('', `Verification: ${r.executionArn}`, `Watch it with: npm run ops -- restore status ${r.executionArn}`);
   } else if (r.dryRun) {

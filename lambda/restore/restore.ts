@@ -232,7 +232,7 @@ export function storageSettings(live: DBInstance): {
  * here; what they cannot take is listed by `settingDifferences`.
  */
 function liveSettings(live: DBInstance, drill: boolean) {
-  return {
+  return withoutUndefined({
     DBInstanceClass: live.DBInstanceClass,
     DBSubnetGroupName: live.DBSubnetGroup?.DBSubnetGroupName,
     VpcSecurityGroupIds: (live.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).filter(Boolean),
@@ -255,7 +255,18 @@ function liveSettings(live: DBInstance, drill: boolean) {
     NetworkType: live.NetworkType,
     DedicatedLogVolume: live.DedicatedLogVolume,
     EngineLifecycleSupport: live.EngineLifecycleSupport,
-  };
+    LicenseModel: live.LicenseModel,
+    BackupTarget: live.BackupTarget,
+    // Deliberately not passed: AvailabilityZone (RDS places a Multi-AZ instance itself), DBName and
+    // Engine (restores keep the snapshot's), ManageMasterUserPassword (the CDK secret is ours), and
+    // the Oracle/SQL Server/Outposts/RDS Custom-only fields (Domain*, Tde*, ProcessorFeatures,
+    // AdditionalStorageVolumes, CustomIamInstanceProfile, EnableCustomerOwnedIp).
+  });
+}
+
+/** The object without its undefined fields: the plan shows only what is sent. */
+function withoutUndefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /**

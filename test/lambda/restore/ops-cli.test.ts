@@ -1,5 +1,15 @@
 // Tests of bin/ops.ts (kept under test/lambda/restore because test/bin is outside this change's paths).
+import {
+  DBInstanceNotFoundFault,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  RDSClient,
+} from '@aws-sdk/client-rds';
+import { ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { formatTable, main, parseCommand, resolveConfig, UsageError } from '../../../bin/ops';
+import { dbInstance, dbSnapshot, INSTANCE_ID } from '../snapshot/fixtures';
+import { SM_ARN, SNAP } from './fixtures';
 
 const who = () => 'cli:alice';
 
@@ -143,6 +153,44 @@ describe('ops CLI: main', () => {
     const t = io({});
     expect(await main(['snapshots', 'list'], t.io)).toBe(2);
     expect(t.err[0]).toMatch(/^ops: CRM_ENV is not set/);
+  });
+
+  it('prints what a restore cannot carry, with the command that applies each, in a dry run', async () => {
+    const rdsMock = mockClient(RDSClient);
+    const sfnMock = mockClient(SFNClient);
+    try {
+      rdsMock
+        .on(DescribeDBInstancesCommand)
+        .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: { httpStatusCode: 404 } }));
+      rdsMock
+        .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: INSTANCE_ID })
+        .resolves({ DBInstances: [dbInstance({ PreferredMaintenanceWindow: 'sun:03:30-sun:04:30' })] });
+      rdsMock
+        .on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SNAP })
+        .resolves({ DBSnapshots: [dbSnapshot({ DBSnapshotIdentifier: SNAP })] });
+      sfnMock
+        .on(ListStateMachinesCommand)
+        .resolves({
+          stateMachines: [
+            { name: 'crm-prod-restore-verify', stateMachineArn: SM_ARN, type: 'STANDARD', creationDate: new Date() },
+          ],
+        });
+      const t = io();
+
+      expect(await main(['restore', '--snapshot', SNAP, '--target', 'crm-prod-restore-a', '--dry-run'], t.io)).toBe(0);
+
+      const out = t.out.join('');
+      expect(out).toMatch(/Differs from live \(a restore cannot carry these/);
+      expect(out).toMatch(/PreferredMaintenanceWindow\s+sun:03:30-sun:04:30\s+a window RDS picks at random/);
+      expect(out).toContain(
+        'aws rds modify-db-instance --db-instance-identifier crm-prod-restore-a --preferred-maintenance-window sun:03:30-sun:04:30 --apply-immediately',
+      );
+      // Only what is sent: no setting row reads "undefined".
+      expect(out).not.toMatch(/\bundefined\b/);
+    } finally {
+      rdsMock.restore();
+      sfnMock.restore();
+    }
   });
 
   it('prints the usage for help', async () => {
