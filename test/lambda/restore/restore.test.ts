@@ -351,6 +351,8 @@ describe('drill mode', () => {
     expect(result.targetInstanceId).toBe('crm-prod-drill-20261128-1100');
     expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
       DeletionProtection: false,
+      // Single-AZ although the live instance is Multi-AZ (the fixture's).
+      MultiAZ: false,
       Tags: expect.arrayContaining([{ Key: 'drill', Value: 'true' }]),
     });
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
