@@ -168,13 +168,11 @@ describe('ops CLI: main', () => {
       rdsMock
         .on(DescribeDBSnapshotsCommand, { DBSnapshotIdentifier: SNAP })
         .resolves({ DBSnapshots: [dbSnapshot({ DBSnapshotIdentifier: SNAP })] });
-      sfnMock
-        .on(ListStateMachinesCommand)
-        .resolves({
-          stateMachines: [
-            { name: 'crm-prod-restore-verify', stateMachineArn: SM_ARN, type: 'STANDARD', creationDate: new Date() },
-          ],
-        });
+      sfnMock.on(ListStateMachinesCommand).resolves({
+        stateMachines: [
+          { name: 'crm-prod-restore-verify', stateMachineArn: SM_ARN, type: 'STANDARD', creationDate: new Date() },
+        ],
+      });
       const t = io();
 
       expect(await main(['restore', '--snapshot', SNAP, '--target', 'crm-prod-restore-a', '--dry-run'], t.io)).toBe(0);
