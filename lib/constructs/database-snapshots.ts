@@ -15,6 +15,7 @@ import type { BackupConfig } from '../config/backup-config';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
+import { allowServiceToSendDeadLetters } from './dead-letter-queue';
 
 /** The `managed-by` tag value the snapshot functions set and prune by (lambda/snapshot/tags.ts). */
 export const MANAGED_BY = 'crm-platform';
@@ -207,7 +208,10 @@ export class DatabaseSnapshots extends Construct {
       `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', `snapshot:${this.snapshotPrefix}-*`, copy.region)}]`,
       "Copies in the destination region keep the source snapshot's slot-time name; the grant covers this project's prefix only, and deletion additionally requires the managed-by tag.",
     );
+    // A literal name, so the DLQ key's policy can name the rule without a dependency cycle.
+    const ruleName = `crm-${props.environmentName}-snapshot-created`;
     new events.Rule(this, 'SnapshotCreatedRule', {
+      ruleName,
       description: 'Managed snapshot created: copy it to the destination region',
       eventPattern: {
         source: ['aws.rds'],
@@ -222,6 +226,12 @@ export class DatabaseSnapshots extends Construct {
         }),
       ],
     });
+    // EventBridge sends undeliverable events with the DLQ's key: the key policy must allow it.
+    allowServiceToSendDeadLetters(
+      fn.deadLetterQueue,
+      'events.amazonaws.com',
+      stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName }),
+    );
     return fn;
   }
 
