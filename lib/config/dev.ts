@@ -44,6 +44,9 @@ export const dev: EnvironmentConfig = {
     manageAccountLoggingRole: false,
     mfa: 'optional',
   },
+  // Reserved concurrency needs an account limit of at least the total + 100
+  // (docs/runbooks/prerequisites.md); false runs without reservations.
+  lambda: { reservedConcurrency: true },
   backup: {
     snapshotSchedule: 'cron(0 3 * * ? *)',
     timeZone: 'UTC',

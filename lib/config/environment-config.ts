@@ -158,6 +158,16 @@ export const environmentConfigSchema = z
       /** Cognito MFA (TOTP). */
       mfa: z.enum(['required', 'optional'], { error: "must be 'required' or 'optional'" }),
     }),
+    /** Settings of every Lambda function of the environment. @default { reservedConcurrency: true } */
+    lambda: z
+      .object({
+        /**
+         * Reserve each function's concurrency (the figures in the code). `false` reserves none, for an
+         * account whose concurrency limit cannot hold them (docs/runbooks/prerequisites.md).
+         */
+        reservedConcurrency: z.boolean({ error: 'must be true or false' }),
+      })
+      .optional(),
     backup: backupConfigSchema,
     alarms: z.object({
       emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),

@@ -96,6 +96,11 @@ describe('environment config', () => {
       /maxIdleConnectionsPercent: must be between 0 and/,
     ],
     [
+      'a non-boolean lambda.reservedConcurrency',
+      (c) => (c.lambda = { reservedConcurrency: 'no' }),
+      /lambda\.reservedConcurrency: must be true or false \(got "no"\)/,
+    ],
+    [
       'a non-boolean api.manageAccountLoggingRole',
       (c) => (c.api.manageAccountLoggingRole = 1),
       /api\.manageAccountLoggingRole: must be true or false \(got 1\)/,
