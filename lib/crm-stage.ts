@@ -2,6 +2,7 @@ import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config';
 import { API_STAGE_NAME } from './constructs/crm-api';
+import { RESERVED_CONCURRENCY_CONTEXT } from './constructs/crm-function';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -21,6 +22,7 @@ export class CrmStage extends Stage {
   constructor(scope: Construct, id: string, props: CrmStageProps) {
     super(scope, id, props);
     const { config } = props;
+    this.node.setContext(RESERVED_CONCURRENCY_CONTEXT, config.lambda?.reservedConcurrency ?? true);
     Tags.of(this).add('project', 'crm-platform');
     Tags.of(this).add('environment', config.name);
 

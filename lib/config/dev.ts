@@ -38,8 +38,15 @@ export const dev: EnvironmentConfig = {
     reservedConcurrency: 10,
     memoryMiB: 512,
     dbPoolMax: 2,
+    // dev and prod share one account and region here (both default to CDK_DEFAULT_ACCOUNT):
+    // prod sets the account's API Gateway logging role, dev relies on it. Set true when dev
+    // has an account of its own.
+    manageAccountLoggingRole: false,
     mfa: 'optional',
   },
+  // Reserved concurrency needs an account limit of at least the total + 100
+  // (docs/runbooks/prerequisites.md); false runs without reservations.
+  lambda: { reservedConcurrency: true },
   backup: {
     snapshotSchedule: 'cron(0 3 * * ? *)',
     timeZone: 'UTC',

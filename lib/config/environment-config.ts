@@ -149,9 +149,25 @@ export const environmentConfigSchema = z
       memoryMiB: int(128, 10_240),
       /** Database connections per API function container (pg pool max). */
       dbPoolMax: int(1, 20),
+      /**
+       * Whether this environment sets the account's API Gateway CloudWatch Logs role
+       * (AWS::ApiGateway::Account, one per account and region). Exactly one environment per account
+       * and region may; the others rely on it. @default true
+       */
+      manageAccountLoggingRole: z.boolean({ error: 'must be true or false' }).optional(),
       /** Cognito MFA (TOTP). */
       mfa: z.enum(['required', 'optional'], { error: "must be 'required' or 'optional'" }),
     }),
+    /** Settings of every Lambda function of the environment. @default { reservedConcurrency: true } */
+    lambda: z
+      .object({
+        /**
+         * Reserve each function's concurrency (the figures in the code). `false` reserves none, for an
+         * account whose concurrency limit cannot hold them (docs/runbooks/prerequisites.md).
+         */
+        reservedConcurrency: z.boolean({ error: 'must be true or false' }),
+      })
+      .optional(),
     backup: backupConfigSchema,
     alarms: z.object({
       emails: z.array(email).max(10, { error: 'must list at most 10 addresses' }),

@@ -38,6 +38,8 @@ export const prod: EnvironmentConfig = {
     reservedConcurrency: 100,
     memoryMiB: 1_024,
     dbPoolMax: 2,
+    // The one environment of this account and region that sets its API Gateway logging role.
+    manageAccountLoggingRole: true,
     mfa: 'required',
   },
   backup: {

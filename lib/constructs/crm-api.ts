@@ -31,7 +31,19 @@ export interface CrmApiProps {
   readonly reservedConcurrency: number;
   readonly memoryMiB: number;
   readonly dbPoolMax: number;
+  /**
+   * Set the account's API Gateway CloudWatch Logs role (AWS::ApiGateway::Account, one per account
+   * and region). Exactly one environment per account and region does; the others rely on it.
+   * @default true
+   */
+  readonly manageAccountLoggingRole?: boolean;
 }
+
+/**
+ * Access log groups of every environment start with this: the account-level role (shared by the
+ * environments of one account and region) may write to them and to the execution log groups.
+ */
+export const ACCESS_LOG_GROUP_PREFIX = '/aws/apigateway/crm-';
 
 /**
  * The CRM REST API: a regional API Gateway REST API whose `/v1/{proxy+}` routes every method,
@@ -75,16 +87,22 @@ export class CrmApi extends Construct {
     database.proxy.grantConnect(this.handler.role, APP_DB_USER);
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogGroup', {
+      logGroupName: `${ACCESS_LOG_GROUP_PREFIX}${props.environmentName}/access`,
       encryptionKey: props.encryptionKey,
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    // Execution logging needs the account's API Gateway CloudWatch role; this one may write
-    // only to API Gateway's execution log groups (instead of the AWS-managed policy on "*").
-    const cloudWatchRole = this.cloudWatchRole();
-    const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: cloudWatchRole.roleArn });
-    account.node.addDependency(cloudWatchRole.policy);
+    // Execution and access logging need the account's API Gateway CloudWatch role; this one may
+    // write only to API Gateway's execution log groups and this project's access log groups
+    // (instead of the AWS-managed policy on "*"). One per account and region: with
+    // manageAccountLoggingRole false, another environment of the account sets it.
+    let account: apigw.CfnAccount | undefined;
+    if (props.manageAccountLoggingRole ?? true) {
+      const cloudWatchRole = this.cloudWatchRole();
+      account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: cloudWatchRole.roleArn });
+      account.node.addDependency(cloudWatchRole.policy);
+    }
 
     this.api = new apigw.RestApi(this, 'RestApi', {
       restApiName: `crm-${props.environmentName}`,
@@ -121,7 +139,16 @@ export class CrmApi extends Construct {
       },
       disableExecuteApiEndpoint: false,
     });
-    this.api.deploymentStage.node.addDependency(account);
+    if (account) this.api.deploymentStage.node.addDependency(account);
+    // API Gateway would create the execution log group itself on first use: unencrypted and
+    // kept forever. Created here first, with the key and the retention of every other group.
+    const executionLogGroup = new logs.LogGroup(this, 'ExecutionLogGroup', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+      encryptionKey: props.encryptionKey,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogGroup);
 
     // Basic parameter validation on every method (the application validates bodies with zod).
     const validator = this.api.addRequestValidator('RequestValidator', {
@@ -217,7 +244,9 @@ export class CrmApi extends Construct {
       description: 'API Gateway execution logging to CloudWatch Logs',
     });
     const stack = Stack.of(this);
-    const groups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:API-Gateway-Execution-Logs_*`;
+    const logGroups = `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:`;
+    const groups = `${logGroups}API-Gateway-Execution-Logs_*`;
+    const accessGroups = `${logGroups}${ACCESS_LOG_GROUP_PREFIX}*`;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [
@@ -228,6 +257,13 @@ export class CrmApi extends Construct {
           'logs:DescribeLogStreams',
         ],
         resources: [groups, `${groups}:log-stream:*`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      // Access logs: the groups exist (each environment creates its own), so no CreateLogGroup.
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [accessGroups, `${accessGroups}:log-stream:*`],
       }),
     );
     role.addToPrincipalPolicy(
@@ -245,6 +281,18 @@ export class CrmApi extends Construct {
       role.policy,
       `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', 'log-group:API-Gateway-Execution-Logs_*:log-stream:*')}]`,
       reason,
+    );
+    const accessReason =
+      'The account-level role writes the access logs of every environment of this project in the account; their groups are named /aws/apigateway/crm-<env>/access and streams are per stage deployment.';
+    acknowledge(
+      role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', `log-group:${ACCESS_LOG_GROUP_PREFIX}*`)}]`,
+      accessReason,
+    );
+    acknowledge(
+      role.policy,
+      `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', `log-group:${ACCESS_LOG_GROUP_PREFIX}*:log-stream:*`)}]`,
+      accessReason,
     );
     acknowledge(
       role.policy,

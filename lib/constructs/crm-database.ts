@@ -89,7 +89,9 @@ export class CrmDatabase extends Construct {
         ...(cfg.parameters.maintenanceWorkMemMb !== undefined
           ? { maintenance_work_mem: String(cfg.parameters.maintenanceWorkMemMb * 1024) }
           : {}),
-        log_connections: '1',
+        // PostgreSQL 18 made log_connections a list of aspects; these three are what the old
+        // boolean 'on' logged (setup_durations would add timing lines on every connection).
+        log_connections: 'receipt,authentication,authorization',
         log_disconnections: '1',
         log_lock_waits: '1',
       },
@@ -104,13 +106,16 @@ export class CrmDatabase extends Construct {
 
     // Created before the instance so RDS writes into encrypted groups with our retention,
     // instead of CDK's log-retention helper Lambda (which would run outside the VPC).
+    // RDS fixes their names, so a retained group blocks the next deployment of a torn-down
+    // environment ("already exists"): an instance without deletion protection (a disposable
+    // environment, dev) takes its logs with it; a protected one (prod) keeps them.
     const exportGroups = ['postgresql', 'upgrade'].map(
       (name) =>
         new logs.LogGroup(this, `${name[0].toUpperCase()}${name.slice(1)}LogGroup`, {
           logGroupName: `/aws/rds/instance/${this.instanceIdentifier}/${name}`,
           encryptionKey: props.encryptionKey,
           retention: props.logRetention,
-          removalPolicy: RemovalPolicy.RETAIN,
+          removalPolicy: cfg.deletionProtection ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
         }),
     );
 
@@ -227,6 +232,9 @@ export class CrmDatabase extends Construct {
       debugLogging: false,
     });
     // The proxy target binding already admitted the proxy group (see pinDatabasePort).
+    // AWS::RDS::DBProxyTargetGroup has no Tags in the resource schema of some regions, which then
+    // reject the stack; CDK's tag aspect would add the stage's tags to it.
+    (this.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup).addPropertyDeletionOverride('Tags');
     // End-to-end IAM: the proxy itself signs in to the database as crm_app, and only as crm_app.
     proxyRole.addToPrincipalPolicy(
       new iam.PolicyStatement({

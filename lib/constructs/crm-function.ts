@@ -7,9 +7,30 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import { acknowledge } from '../compliance';
 import { createDeadLetterQueue } from './dead-letter-queue';
 import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
+
+/**
+ * Node context key the stage sets from config `lambda.reservedConcurrency`: with `false`, functions
+ * reserve no concurrency (accounts whose limit cannot hold the reservations, see
+ * docs/runbooks/prerequisites.md). Set by CrmStage on itself, so CLI context cannot override it.
+ */
+export const RESERVED_CONCURRENCY_CONTEXT = 'crm:lambda.reservedConcurrency';
+
+/** Whether functions under `scope` reserve concurrency (the default), and acknowledge it on `fn` when not. */
+export function reservesConcurrency(scope: IConstruct, fn?: IConstruct): boolean {
+  const reserve = scope.node.tryGetContext(RESERVED_CONCURRENCY_CONTEXT) !== false;
+  if (!reserve && fn) {
+    acknowledge(
+      fn,
+      'NIST.800.53.R5-LambdaConcurrency',
+      'config lambda.reservedConcurrency is false for this environment: its account cannot hold the reservations (docs/runbooks/prerequisites.md); the database is still protected by the RDS Proxy connection cap.',
+    );
+  }
+  return reserve;
+}
 
 /** Repository root, so entries can be given relative to it (`lambda/<name>/handler.ts`). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -127,7 +148,7 @@ export class CrmFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      reservedConcurrentExecutions: reservesConcurrency(this) ? props.reservedConcurrentExecutions : undefined,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
@@ -170,6 +191,7 @@ export class CrmFunction extends Construct {
     });
     acknowledgeFunctionPolicy(this.role, this.logGroup);
     acknowledgeImportedVpc(this.function, props.vpc);
+    reservesConcurrency(this, this.function);
   }
 
   /** The function's connections, for `allowTo` / `allowDefaultPortTo` grants. */

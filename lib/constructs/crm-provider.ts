@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
+import { reservesConcurrency } from './crm-function';
+import { STATE_MACHINE_LOG_PREFIX } from './crm-state-machine';
 import { createDeadLetterQueue } from './dead-letter-queue';
 import { acknowledgeFunctionPolicy, acknowledgeImportedVpc, FunctionRole } from './function-role';
 
@@ -78,7 +80,12 @@ export class CrmProvider extends Construct {
             totalTimeout: props.totalTimeout ?? Duration.minutes(50),
             disableWaiterStateMachineLogging: false,
             waiterStateMachineLogOptions: {
-              destination: logGroup,
+              destination: new logs.LogGroup(this, 'WaiterLogGroup', {
+                logGroupName: `${STATE_MACHINE_LOG_PREFIX}${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-waiter`,
+                encryptionKey: props.encryptionKey,
+                retention: props.logRetention,
+                removalPolicy: RemovalPolicy.DESTROY,
+              }),
               level: sfn.LogLevel.ALL,
               includeExecutionData: false,
             },
@@ -100,7 +107,7 @@ export class CrmProvider extends Construct {
     for (const framework of frameworkFunctions) {
       const cfn = framework.node.defaultChild as lambda.CfnFunction;
       cfn.memorySize = 256;
-      cfn.reservedConcurrentExecutions = 5;
+      if (reservesConcurrency(this, framework)) cfn.reservedConcurrentExecutions = 5;
       cfn.tracingConfig = { mode: 'Active' };
       cfn.deadLetterConfig = { targetArn: deadLetterQueue.queueArn };
     }

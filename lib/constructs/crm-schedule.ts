@@ -49,6 +49,9 @@ export class CrmSchedule extends Construct {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
       description: `${id} schedule: invokes one target`,
     });
+    // The scheduler target grants only sqs:SendMessage; the queue is KMS-encrypted, so the role
+    // also needs the key (grantSendMessages includes it).
+    this.deadLetterQueue.grantSendMessages(role);
     const targetProps: targets.ScheduleTargetBaseProps = {
       role,
       input: props.input ? scheduler.ScheduleTargetInput.fromObject(props.input) : undefined,

@@ -8,6 +8,9 @@ import { acknowledge } from '../compliance';
 import type { CrmFunction } from './crm-function';
 import { ManagedPolicyRole } from './function-role';
 
+/** Where Step Functions log groups live (vended logs: no account-wide resource policy entry). */
+export const STATE_MACHINE_LOG_PREFIX = '/aws/vendedlogs/states/';
+
 export interface CrmStateMachineOptions {
   readonly stateMachineName: string;
   /** What the workflow does (the role's description). */
@@ -28,6 +31,9 @@ export interface CrmStateMachineOptions {
  */
 export function createStateMachine(scope: Construct, options: CrmStateMachineOptions): sfn.StateMachine {
   const logGroup = new logs.LogGroup(scope, 'StateMachineLogs', {
+    // Under /aws/vendedlogs/ Step Functions needs no entry in the account's CloudWatch Logs
+    // resource policy (which is capped at 5120 characters and shared by every log delivery).
+    logGroupName: `${STATE_MACHINE_LOG_PREFIX}${options.stateMachineName}`,
     encryptionKey: options.encryptionKey,
     retention: options.logRetention,
     removalPolicy: RemovalPolicy.DESTROY,

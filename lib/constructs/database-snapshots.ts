@@ -15,6 +15,7 @@ import type { BackupConfig } from '../config/backup-config';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
+import { allowServiceToSendDeadLetters } from './dead-letter-queue';
 
 /** How long one snapshot run waits for an instance that is backing up or being modified. */
 export const SNAPSHOT_MAX_WAIT = Duration.minutes(10);
@@ -220,7 +221,10 @@ export class DatabaseSnapshots extends Construct {
       `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', `snapshot:${this.snapshotPrefix}-*`, copy.region)}]`,
       "Copies in the destination region keep the source snapshot's slot-time name; the grant covers this project's prefix only, and deletion additionally requires the managed-by tag.",
     );
+    // A literal name, so the DLQ key's policy can name the rule without a dependency cycle.
+    const ruleName = `crm-${props.environmentName}-snapshot-created`;
     new events.Rule(this, 'SnapshotCreatedRule', {
+      ruleName,
       description: 'Managed snapshot created: copy it to the destination region',
       eventPattern: {
         source: ['aws.rds'],
@@ -235,6 +239,12 @@ export class DatabaseSnapshots extends Construct {
         }),
       ],
     });
+    // EventBridge sends undeliverable events with the DLQ's key: the key policy must allow it.
+    allowServiceToSendDeadLetters(
+      fn.deadLetterQueue,
+      'events.amazonaws.com',
+      stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName }),
+    );
     return fn;
   }
 

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -42,4 +43,27 @@ export function createDeadLetterQueue(scope: Construct, id: string, options: Dea
     );
   }
   return queue;
+}
+
+/**
+ * Lets an AWS service (SNS for subscription redrives, EventBridge for rule targets) put its failed
+ * deliveries into an encrypted dead-letter queue. The queue policy CDK writes is not enough: the
+ * service encrypts with the queue's key, and only the key policy can grant a service principal
+ * (IAM grants do not reach it). Scoped to the sources matching `sourceArn` (ArnLike) in this
+ * account; GenerateDataKey and Decrypt are what SQS needs from a producer.
+ */
+export function allowServiceToSendDeadLetters(queue: sqs.Queue, service: string, sourceArn: string): void {
+  const key = queue.encryptionMasterKey;
+  if (!key) throw new Error(`allowServiceToSendDeadLetters: queue ${queue.node.path} is not KMS-encrypted`);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(service)],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'], // in a key policy, '*' means this key
+      conditions: {
+        ArnLike: { 'aws:SourceArn': sourceArn },
+        StringEquals: { 'aws:SourceAccount': queue.env.account },
+      },
+    }),
+  );
 }

@@ -91,6 +91,14 @@ export class RestoreWorkflow extends Construct {
     database.allowFrom(this.verifyFunction, 'restore verification');
 
     this.stateMachine = this.buildStateMachine(props);
+    // The SnsPublish task grants only sns:Publish; the topic is KMS-encrypted, and grantPublish
+    // includes the key (kms:GenerateDataKey*, kms:Decrypt).
+    props.reportTopic.grantPublish(this.stateMachine);
+    acknowledge(
+      this.stateMachine.role.node.findChild('Policy'),
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'CDK grants publishing to the KMS-encrypted topic with the GenerateDataKey* family; the resource is the single project key.',
+    );
 
     this.restoreFunction = new CrmFunction(this, 'RestoreFunction', {
       entry: 'lambda/restore/handler.ts',

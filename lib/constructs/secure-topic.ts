@@ -1,9 +1,10 @@
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { createDeadLetterQueue } from './dead-letter-queue';
+import { allowServiceToSendDeadLetters, createDeadLetterQueue } from './dead-letter-queue';
 
 export interface SecureTopicProps {
   readonly displayName: string;
@@ -48,6 +49,19 @@ export class SecureTopic extends Construct {
         deadLetterOf: 'the topic subscriptions',
         unrecognisedByNag: true,
       });
+      // SNS redrives with the queue's key. The key policy cannot name this topic's ARN (the topic
+      // already depends on the key: a cycle), so it names the topics of this stack, whose
+      // generated names all start with the stack name.
+      const stack = Stack.of(this);
+      allowServiceToSendDeadLetters(
+        deadLetterQueue,
+        'sns.amazonaws.com',
+        stack.formatArn({
+          service: 'sns',
+          resource: `${stack.stackName}-*`,
+          arnFormat: ArnFormat.NO_RESOURCE_NAME,
+        }),
+      );
       for (const email of emails) {
         this.topic.addSubscription(new subs.EmailSubscription(email, { deadLetterQueue }));
       }

@@ -50,6 +50,7 @@ export class ApiStack extends Stack {
       reservedConcurrency: config.api.reservedConcurrency,
       memoryMiB: config.api.memoryMiB,
       dbPoolMax: config.api.dbPoolMax,
+      manageAccountLoggingRole: config.api.manageAccountLoggingRole ?? true,
     });
     this.firewall = new ApiFirewall(this, 'Firewall', {
       environmentName: config.name,

@@ -2,9 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { acknowledge, addComplianceChecks, readComplianceReport, renderComplianceDoc } from '../../lib/compliance';
+import {
+  acknowledge,
+  acknowledgementsOf,
+  addComplianceChecks,
+  readComplianceReport,
+  renderComplianceDoc,
+} from '../../lib/compliance';
 import { type ComplianceResult, synthWithComplianceChecks } from '../../lib/compliance-synth';
-import { TEST_ENV } from './fixtures';
+import { CrmStage } from '../../lib/crm-stage';
+import { TEST_ENV, testConfig } from './fixtures';
 
 describe('compliance gates', () => {
   let result: ComplianceResult;
@@ -62,5 +69,20 @@ describe('the gate', () => {
     addComplianceChecks(app);
     const { errors } = readComplianceReport(app.synth().directory);
     expect(errors.map((e) => e.rule)).toEqual(expect.arrayContaining(['AwsSolutions-SQS4']));
+  });
+});
+
+describe('an environment without reserved concurrency', () => {
+  it('has zero unacknowledged errors: each function acknowledges the NIST concurrency rule', () => {
+    const app = new App({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+    const config = testConfig('dev', (c) => {
+      c.lambda = { reservedConcurrency: false };
+    });
+    new CrmStage(app, 'crm-dev', { config, env: TEST_ENV });
+    addComplianceChecks(app);
+    const { errors } = readComplianceReport(app.synth().directory);
+    expect(errors).toEqual([]);
+    const concurrency = acknowledgementsOf(app).filter((a) => a.id === 'NIST.800.53.R5-LambdaConcurrency');
+    expect(concurrency.length).toBeGreaterThan(5);
   });
 });

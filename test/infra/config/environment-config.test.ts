@@ -95,6 +95,16 @@ describe('environment config', () => {
       (c) => (c.database.proxy.maxIdleConnectionsPercent = 90),
       /maxIdleConnectionsPercent: must be between 0 and/,
     ],
+    [
+      'a non-boolean lambda.reservedConcurrency',
+      (c) => (c.lambda = { reservedConcurrency: 'no' }),
+      /lambda\.reservedConcurrency: must be true or false \(got "no"\)/,
+    ],
+    [
+      'a non-boolean api.manageAccountLoggingRole',
+      (c) => (c.api.manageAccountLoggingRole = 1),
+      /api\.manageAccountLoggingRole: must be true or false \(got 1\)/,
+    ],
     ['a bad account id', (c) => (c.account = '1234'), /account: must be a 12-digit AWS account id/],
     [
       'a bad removal policy',

@@ -155,6 +155,60 @@ describe('ApiStack', () => {
       prod.resourceCountIs('AWS::ApiGateway::Account', 1);
     });
 
+    describe('account-level CloudWatch Logs role', () => {
+      const glob = (pattern: string) =>
+        new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      const arnText = (v: unknown): string =>
+        typeof v === 'string'
+          ? v
+          : ((v as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1] as unknown[])
+              .map((p) => (typeof p === 'string' ? p : (p as { Ref: string }).Ref === 'AWS::Partition' ? 'aws' : '?'))
+              .join('');
+      const accessLogGroupName = (t: Template) => {
+        const [, stage] = only(t, 'AWS::ApiGateway::Stage');
+        return t.toJSON().Resources[stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0]].Properties
+          .LogGroupName as string;
+      };
+
+      it('is set by exactly one environment of the shared account: prod, not dev', () => {
+        prod.resourceCountIs('AWS::ApiGateway::Account', 1);
+        dev.resourceCountIs('AWS::ApiGateway::Account', 0);
+      });
+
+      it("may write the access logs of every environment, not only API Gateway's execution logs", () => {
+        const [, account] = only(prod, 'AWS::ApiGateway::Account');
+        const roleId = account.CloudWatchRoleArn['Fn::GetAtt'][0];
+        const statements = resourcesOf(prod, 'AWS::IAM::ManagedPolicy')
+          .filter(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === roleId))
+          .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Props[] }).Statement);
+        for (const t of [prod, dev]) {
+          const stream = `arn:aws:logs:eu-west-1:123456789012:log-group:${accessLogGroupName(t)}:log-stream:abc`;
+          const allowed = statements.some(
+            (st) =>
+              [st.Action].flat().includes('logs:PutLogEvents') &&
+              [st.Resource].flat().some((r) => glob(arnText(r)).test(stream)),
+          );
+          expect(allowed).toBe(true);
+        }
+      });
+
+      it('finds the execution log group already there: encrypted, with retention', () => {
+        const [apiId] = only(prod, 'AWS::ApiGateway::RestApi');
+        const [stageId] = only(prod, 'AWS::ApiGateway::Stage');
+        const groups = resourcesOf(prod, 'AWS::Logs::LogGroup').filter(([, g]) =>
+          JSON.stringify(g.Properties.LogGroupName ?? '').includes('API-Gateway-Execution-Logs_'),
+        );
+        expect(groups).toHaveLength(1);
+        const [groupId, group] = groups[0];
+        expect(group.Properties).toMatchObject({
+          LogGroupName: { 'Fn::Join': ['', ['API-Gateway-Execution-Logs_', { Ref: apiId }, '/live']] },
+          KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^ApiKey/), 'Arn'] },
+          RetentionInDays: 365,
+        });
+        expect(prod.toJSON().Resources[stageId].DependsOn).toContain(groupId);
+      });
+    });
+
     it('traces with X-Ray on the stage and the function', () => {
       const [, stage] = only(prod, 'AWS::ApiGateway::Stage');
       expect(stage.TracingEnabled).toBe(true);

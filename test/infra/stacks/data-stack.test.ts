@@ -1,5 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Client } from 'pg';
 import { loadMigrations, migrationsHash } from '../../../lambda/migrate/migrations';
+import { createTestDatabase, type TestDatabase } from '../../helpers/database';
 import { resourcesOf, synthStage, testConfig } from '../fixtures';
 
 describe('DataStack', () => {
@@ -116,6 +118,19 @@ describe('DataStack', () => {
       }
     });
 
+    it('keeps the RDS log groups when the instance is protected, drops them with a disposable one', () => {
+      // Their names are fixed by RDS: a retained group would make the next deployment of a
+      // torn-down environment fail with "already exists".
+      const groups = (t: Template, env: string) =>
+        resourcesOf(t, 'AWS::Logs::LogGroup').filter(([, r]) =>
+          String(r.Properties.LogGroupName).startsWith(`/aws/rds/instance/crm-${env}/`),
+        ) as unknown as [string, { DeletionPolicy?: string; UpdateReplacePolicy?: string }][];
+      expect(groups(prod, 'prod')).toHaveLength(2);
+      for (const [, g] of groups(prod, 'prod')) expect(g.DeletionPolicy).toBe('Retain');
+      expect(groups(dev, 'dev')).toHaveLength(2);
+      for (const [, g] of groups(dev, 'dev')) expect(g.DeletionPolicy).toBe('Delete');
+    });
+
     it('has Performance Insights (advanced Database Insights in prod) encrypted with the key', () => {
       expect(instance(prod).Properties).toMatchObject({
         EnablePerformanceInsights: true,
@@ -151,6 +166,45 @@ describe('DataStack', () => {
           idle_in_transaction_session_timeout: '60000',
         }),
       });
+    });
+  });
+
+  describe('PostgreSQL 18 connection logging', () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+    });
+    afterAll(async () => {
+      await db.drop();
+    });
+    const logConnections = (t: Template) =>
+      (resourcesOf(t, 'AWS::RDS::DBParameterGroup')[0][1].Properties.Parameters as Record<string, string>)
+        .log_connections;
+
+    // PostgreSQL 18 made log_connections a list of aspects ('' is off); the booleans survive only
+    // as a compatibility alias, which the postgres18 parameter family need not offer.
+    it('sets log_connections in the PostgreSQL 18 list syntax', () => {
+      const aspects = ['receipt', 'authentication', 'authorization', 'setup_durations', 'all'];
+      for (const t of [prod, dev]) {
+        const items = logConnections(t).split(',');
+        expect(items.length).toBeGreaterThan(0);
+        for (const item of items) expect(aspects).toContain(item);
+      }
+    });
+
+    it('is a value PostgreSQL 18 accepts and keeps as written', async () => {
+      const value = logConnections(prod);
+      // log_connections may be set at connection start by a superuser (context superuser-backend).
+      const client = new Client({ connectionString: db.url, options: `-c log_connections=${value}` });
+      await client.connect();
+      try {
+        const version = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+        expect(Number(version.rows[0].server_version_num)).toBeGreaterThanOrEqual(180000);
+        const shown = await client.query<{ log_connections: string }>('SHOW log_connections');
+        expect(shown.rows[0].log_connections).toBe(value);
+      } finally {
+        await client.end();
+      }
     });
   });
 
@@ -212,6 +266,18 @@ describe('DataStack', () => {
   });
 
   describe('RDS Proxy', () => {
+    it('does not tag the target group (the resource schema of some regions rejects Tags there)', () => {
+      for (const t of [prod, dev]) {
+        const groups = resourcesOf(t, 'AWS::RDS::DBProxyTargetGroup');
+        expect(groups).toHaveLength(1);
+        expect(groups[0][1].Properties.Tags).toBeUndefined();
+      }
+      // The proxy itself keeps the stage's tags.
+      prod.hasResourceProperties('AWS::RDS::DBProxy', {
+        Tags: Match.arrayWith([{ Key: 'project', Value: 'crm-platform' }]),
+      });
+    });
+
     it('requires TLS and IAM auth end to end, with the configured connection cap', () => {
       prod.hasResourceProperties('AWS::RDS::DBProxy', {
         RequireTLS: true,
