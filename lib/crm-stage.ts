@@ -1,7 +1,7 @@
 import { Stage, type StageProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { EnvironmentConfig } from './config';
-import { API_STAGE_NAME } from './constructs/crm-api';
+import { API_FUNCTION_TIMEOUT, API_STAGE_NAME, restApiName } from './constructs/crm-api';
 import { RESERVED_CONCURRENCY_CONTEXT } from './constructs/crm-function';
 import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
@@ -32,7 +32,10 @@ export class CrmStage extends Stage {
       network: this.network.network,
       description: `CRM ${config.name}: database`,
     });
-    // Stateless: no termination protection, replaceable at any time.
+    // Stateless: no termination protection, replaceable at any time. Neither stateless stack
+    // exports anything another stack imports, and they import from the stateful ones only what
+    // lasts as long as those (VPC, subnets, security groups, keys, the master secret); the rest is
+    // literal names or SSM parameters read at deploy time (test/infra/stacks/replacement.test.ts).
     this.api = new ApiStack(this, 'Api', {
       config,
       network: this.network.network,
@@ -46,12 +49,17 @@ export class CrmStage extends Stage {
       database: this.data.database,
       databaseKey: this.data.key.key,
       api: {
-        restApi: this.api.api.api,
+        restApiName: restApiName(config.name),
         stageName: API_STAGE_NAME,
-        handler: this.api.api.handler,
+        functionTimeout: API_FUNCTION_TIMEOUT,
         webAcl: this.api.firewall.webAcl,
       },
       description: `CRM ${config.name}: snapshots, restore, drills, advisor, alarms, dashboard`,
     });
+    // Deploy order, now that no reference implies it: a stack deploys after the stacks whose SSM
+    // parameters it reads (Data's database values, Api's function name).
+    this.api.addStackDependency(this.data, 'reads the database SSM parameters');
+    this.ops.addStackDependency(this.data, 'reads the database SSM parameters');
+    this.ops.addStackDependency(this.api, 'reads the API function name parameter, alarms on the API');
   }
 }

@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
-import { APP_DB_USER, type CrmDatabase } from './crm-database';
+import { APP_DB_USER, type ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { ManagedPolicyRole } from './function-role';
 
@@ -18,10 +18,18 @@ export const PROXY_PORT = 5432;
 /** Stage name; the application's own paths start with /v1. */
 export const API_STAGE_NAME = 'live';
 
+/** API Gateway gives up after 29 s; the function stops before that. */
+export const API_FUNCTION_TIMEOUT = Duration.seconds(25);
+
+/** Name of the REST API (a literal, so the ops stack monitors it without an import). */
+export function restApiName(environmentName: string): string {
+  return `crm-${environmentName}`;
+}
+
 export interface CrmApiProps {
   readonly environmentName: string;
   readonly vpc: ec2.IVpc;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   readonly userPool: cognito.IUserPool;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -67,8 +75,7 @@ export class CrmApi extends Construct {
       description: `CRM ${props.environmentName}: the CRM REST API`,
       vpc: props.vpc,
       memorySize: props.memoryMiB,
-      // API Gateway gives up after 29 s; the function stops before that.
-      timeout: Duration.seconds(25),
+      timeout: API_FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrency,
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
@@ -105,7 +112,7 @@ export class CrmApi extends Construct {
     }
 
     this.api = new apigw.RestApi(this, 'RestApi', {
-      restApiName: `crm-${props.environmentName}`,
+      restApiName: restApiName(props.environmentName),
       description: `CRM ${props.environmentName}: REST API`,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: false,
@@ -218,7 +225,7 @@ export class CrmApi extends Construct {
    * group's only egress is the proxy port. CloudFormation needs at least one egress entry on a
    * group without "allow all", so the inline list holds CDK's usual match-nothing rule.
    */
-  private restrictEgressToProxy(database: CrmDatabase): void {
+  private restrictEgressToProxy(database: ICrmDatabase): void {
     const group = this.handler.securityGroup;
     (group.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [
       {

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
 import type { EnvironmentConfig } from '../config';
@@ -34,12 +35,48 @@ export const APP_DB_USER = 'crm_app';
 export const MONITOR_DB_USER = 'crm_monitor';
 
 /**
+ * What constructs may use of the database. In the data stack it is the `CrmDatabase` itself; in a
+ * stateless stack it is `CrmDatabase.accessFrom(stack)`, which carries only what lasts as long as
+ * the data stack (literal names, the security groups, the secret) and reads what may change (the
+ * endpoints, the proxy ARN, the instance's resource id) from SSM parameters at deploy time, so
+ * that no stack export pins a replaceable resource.
+ */
+export interface ICrmDatabase {
+  readonly instance: rds.IDatabaseInstance;
+  readonly secret: secretsmanager.ISecret;
+  readonly proxy: rds.IDatabaseProxy;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly proxySecurityGroup: ec2.ISecurityGroup;
+  /** `crm-<env>` (a literal). */
+  readonly instanceIdentifier: string;
+  /** Name of the RDS Proxy (a literal, so metrics in other stacks need no import). */
+  readonly proxyName: string;
+  readonly port: number;
+  readonly databaseName: string;
+  /** Admits `peer` to the database port, with the reason in the rule description. */
+  allowFrom(peer: ec2.IConnectable, reason: string): void;
+  /** Lets `role` read the master secret (identity policy only). */
+  grantSecretRead(role: iam.IRole, encryptionKey: kms.IKey): void;
+  /** The `rds-db:connect` ARN of a database user on the instance (direct IAM auth). */
+  dbUserArn(user: string): string;
+}
+
+/** The values the data stack publishes for the stateless stacks, as `/crm/<env>/database/<key>`. */
+export const DATABASE_PARAMETERS = ['endpoint-address', 'resource-id', 'proxy-endpoint', 'proxy-arn'] as const;
+export type DatabaseParameter = (typeof DATABASE_PARAMETERS)[number];
+
+/** Name of an SSM parameter the data stack writes, e.g. `/crm/prod/database/proxy-endpoint`. */
+export function databaseParameterName(environmentName: string, key: DatabaseParameter): string {
+  return `/crm/${environmentName}/database/${key}`;
+}
+
+/**
  * The CRM's PostgreSQL 18 on RDS: encrypted, private, TLS-only, IAM auth, rotated master secret,
  * RDS Proxy for the API, log exports to encrypted log groups, enhanced monitoring, Database
  * Insights, and events to a topic. The security group admits only the consumers granted through
  * `allowFrom` on the database port.
  */
-export class CrmDatabase extends Construct {
+export class CrmDatabase extends Construct implements ICrmDatabase {
   public readonly instance: rds.DatabaseInstance;
   public readonly secret: secretsmanager.ISecret;
   public readonly proxy: rds.DatabaseProxy;
@@ -52,6 +89,9 @@ export class CrmDatabase extends Construct {
   public readonly proxyName: string;
   public readonly port: number;
   public readonly databaseName: string;
+  public readonly environmentName: string;
+  /** The instance's resource id (`db-...`), as in `rds-db:connect` ARNs. */
+  public readonly instanceResourceId: string;
 
   constructor(scope: Construct, id: string, props: CrmDatabaseProps) {
     super(scope, id);
@@ -60,6 +100,7 @@ export class CrmDatabase extends Construct {
     this.proxyName = `crm-${props.environmentName}`;
     this.port = cfg.port;
     this.databaseName = cfg.databaseName;
+    this.environmentName = props.environmentName;
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -184,6 +225,7 @@ export class CrmDatabase extends Construct {
       preferredMaintenanceWindow: 'sun:03:30-sun:04:30',
     });
     for (const group of exportGroups) this.instance.node.addDependency(group);
+    this.instanceResourceId = (this.instance.node.defaultChild as rds.CfnDBInstance).attrDbiResourceId;
     this.secret = this.instance.secret!;
 
     // Rotation runs in the VPC, reaching Secrets Manager through its interface endpoint.
@@ -251,6 +293,7 @@ export class CrmDatabase extends Construct {
       enabled: true,
     });
 
+    this.publishParameters();
     this.pinDatabasePort();
     this.acknowledgeConfiguredTradeOffs(cfg);
     acknowledge(
@@ -268,6 +311,44 @@ export class CrmDatabase extends Construct {
       `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', 'log-group:RDSOSMetrics:log-stream:*')}]`,
       'Enhanced monitoring writes to the RDS-owned RDSOSMetrics log group with streams named per instance; the grant covers that one group only.',
     );
+  }
+
+  /**
+   * What may change while the data stack lives (a replaced proxy or instance gets new endpoints, a
+   * new ARN and resource id) goes to SSM parameters rather than stack exports: CloudFormation
+   * refuses to change an export another stack imports, so an export would pin the resource.
+   */
+  private publishParameters(): void {
+    const values: Record<DatabaseParameter, [id: string, value: string, what: string]> = {
+      'endpoint-address': [
+        'EndpointAddressParameter',
+        this.instance.dbInstanceEndpointAddress,
+        'DNS name of the instance',
+      ],
+      'resource-id': ['ResourceIdParameter', this.instanceResourceId, 'resource id of the instance'],
+      'proxy-endpoint': ['ProxyEndpointParameter', this.proxy.endpoint, 'DNS name of the RDS Proxy'],
+      'proxy-arn': ['ProxyArnParameter', this.proxy.dbProxyArn, 'ARN of the RDS Proxy'],
+    };
+    for (const key of DATABASE_PARAMETERS) {
+      const [id, stringValue, what] = values[key];
+      new ssm.StringParameter(this, id, {
+        parameterName: databaseParameterName(this.environmentName, key),
+        stringValue,
+        description: `CRM ${this.environmentName}: ${what}, read by the stateless stacks when they deploy`,
+      });
+    }
+  }
+
+  /**
+   * The database as a construct in `scope`'s stack may use it: the database itself in the data
+   * stack; elsewhere a reference built from literals, the stable security groups and secret, and
+   * the SSM parameters above (resolved when that stack deploys, never a stack export).
+   */
+  public accessFrom(scope: Construct): ICrmDatabase {
+    const stack = Stack.of(scope);
+    if (stack === Stack.of(this)) return this;
+    const id = `${this.node.id}Reference`;
+    return (stack.node.tryFindChild(id) as DatabaseReference | undefined) ?? new DatabaseReference(stack, id, this);
   }
 
   /**
@@ -339,7 +420,83 @@ export class CrmDatabase extends Construct {
 
   /** The `rds-db:connect` ARN of a database user on the instance (direct IAM auth). */
   public dbUserArn(user: string): string {
-    const stack = Stack.of(this);
-    return `arn:${stack.partition}:rds-db:${stack.region}:${stack.account}:dbuser:${this.instance.instanceResourceId}/${user}`;
+    return dbUserArn(Stack.of(this), this.instanceResourceId, user);
+  }
+}
+
+function dbUserArn(stack: Stack, instanceResourceId: string, user: string): string {
+  return `arn:${stack.partition}:rds-db:${stack.region}:${stack.account}:dbuser:${instanceResourceId}/${user}`;
+}
+
+/**
+ * The database seen from a stateless stack (see `CrmDatabase.accessFrom`). It imports from the data
+ * stack only the security groups and the master secret, which live as long as that stack.
+ */
+class DatabaseReference extends Construct implements ICrmDatabase {
+  public readonly secret: secretsmanager.ISecret;
+  public readonly securityGroup: ec2.ISecurityGroup;
+  public readonly proxySecurityGroup: ec2.ISecurityGroup;
+  public readonly instanceIdentifier: string;
+  public readonly proxyName: string;
+  public readonly port: number;
+  public readonly databaseName: string;
+  private readonly source: CrmDatabase;
+  private importedInstance?: rds.IDatabaseInstance;
+  private importedProxy?: rds.IDatabaseProxy;
+
+  constructor(scope: Construct, id: string, source: CrmDatabase) {
+    super(scope, id);
+    this.source = source;
+    this.secret = source.secret;
+    this.securityGroup = source.securityGroup;
+    this.proxySecurityGroup = source.proxySecurityGroup;
+    this.instanceIdentifier = source.instanceIdentifier;
+    this.proxyName = source.proxyName;
+    this.port = source.port;
+    this.databaseName = source.databaseName;
+  }
+
+  /**
+   * The latest value of one of the data stack's parameters, read when this stack deploys (no
+   * version: the CDK CLI never skips deploying a stack with SSM-typed parameters, so redeploying
+   * picks up a replaced proxy or instance). Created on first use: a stack only gets the
+   * parameters it needs.
+   */
+  private parameter(key: DatabaseParameter): string {
+    return ssm.StringParameter.valueForStringParameter(this, databaseParameterName(this.source.environmentName, key));
+  }
+
+  public get instance(): rds.IDatabaseInstance {
+    this.importedInstance ??= rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Instance', {
+      instanceIdentifier: this.instanceIdentifier,
+      instanceEndpointAddress: this.parameter('endpoint-address'),
+      instanceResourceId: this.parameter('resource-id'),
+      port: this.port,
+      securityGroups: [this.securityGroup],
+      engine: POSTGRES_ENGINE,
+    });
+    return this.importedInstance;
+  }
+
+  public get proxy(): rds.IDatabaseProxy {
+    this.importedProxy ??= rds.DatabaseProxy.fromDatabaseProxyAttributes(this, 'Proxy', {
+      dbProxyName: this.proxyName,
+      dbProxyArn: this.parameter('proxy-arn'),
+      endpoint: this.parameter('proxy-endpoint'),
+      securityGroups: [this.proxySecurityGroup],
+    });
+    return this.importedProxy;
+  }
+
+  public allowFrom(peer: ec2.IConnectable, reason: string): void {
+    this.source.allowFrom(peer, reason);
+  }
+
+  public grantSecretRead(role: iam.IRole, encryptionKey: kms.IKey): void {
+    this.source.grantSecretRead(role, encryptionKey);
+  }
+
+  public dbUserArn(user: string): string {
+    return dbUserArn(Stack.of(this), this.parameter('resource-id'), user);
   }
 }

@@ -1,6 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigateway';
+import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,8 +16,7 @@ import {
 } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
 import { defaultMaxConnections, type MonitoringConfig } from '../config';
-import type { CrmDatabase } from './crm-database';
-import type { CrmFunction } from './crm-function';
+import type { ICrmDatabase } from './crm-database';
 import type { DatabaseAdvisor } from './database-advisor';
 
 const GIB = 1024 ** 3;
@@ -24,12 +25,31 @@ const GIB = 1024 ** 3;
 export interface MonitoredFunction {
   /** Short name used in alarm names and on the dashboard, e.g. `Api`. */
   readonly name: string;
-  readonly function: CrmFunction;
+  readonly function: lambda.IFunction;
+  /** Its configured timeout (the duration alarm is a share of it). */
+  readonly timeout: Duration;
   /**
    * Whether its errors already have an alarm elsewhere (e.g. DatabaseSnapshots), so operators
    * are not notified twice for one failure. @default false
    */
   readonly errorsAlarmedElsewhere?: boolean;
+}
+
+/**
+ * The API stack as the monitoring sees it: by name only (literals, or a deploy-time parameter for
+ * the function's generated name), so the ops stack imports nothing from the API stack.
+ */
+export interface MonitoredApi {
+  readonly restApiName: string;
+  readonly stageName: string;
+  /** The API function's physical name and its timeout. */
+  readonly functionName: string;
+  readonly functionTimeout: Duration;
+  /**
+   * The web ACL; the library reads only its `name` and `scope`, plain strings set at synth, so
+   * this is no cross-stack reference.
+   */
+  readonly webAcl: wafv2.CfnWebACL;
 }
 
 /** Existing alarms shown on the dashboard as one status widget. */
@@ -43,12 +63,11 @@ export interface CrmMonitoringProps {
   readonly thresholds: MonitoringConfig;
   /** Every alarm notifies this topic on ALARM and on OK. */
   readonly alarmTopic: sns.ITopic;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   readonly instanceClass: string;
   readonly allocatedStorageGiB: number;
-  readonly restApi: apigw.RestApi;
-  readonly apiStageName: string;
-  readonly webAcl: wafv2.CfnWebACL;
+  readonly api: MonitoredApi;
+  /** The functions of this stack (the API function comes from `api`). */
   readonly functions: readonly MonitoredFunction[];
   readonly advisor: DatabaseAdvisor;
   /** Dead-letter queues of schedules and functions: anything in them was given up. */
@@ -289,20 +308,34 @@ export class CrmMonitoring extends Construct {
 
   private monitorApi(props: CrmMonitoringProps): void {
     const t = props.thresholds;
+    const { api } = props;
+    // The library reads only the API's name (the ApiName dimension); the id and root are never
+    // resolved, and synth fails loudly if that ever changes (they would need an import).
+    const unused = (what: string) =>
+      Lazy.string({
+        produce: () => {
+          throw new Error(`CrmMonitoring: the REST API ${what} is not known in this stack; monitor it by name`);
+        },
+      });
+    const restApi = apigw.RestApi.fromRestApiAttributes(this, 'RestApi', {
+      restApiName: api.restApiName,
+      restApiId: unused('id'),
+      rootResourceId: unused('root resource id'),
+    });
     this.facade.monitorApiGateway({
-      api: props.restApi,
-      apiStage: props.apiStageName,
+      api: restApi,
+      apiStage: api.stageName,
       alarmFriendlyName: 'Api',
-      humanReadableName: `REST API ${props.restApi.restApiName}`,
+      humanReadableName: `REST API ${api.restApiName}`,
       // The library's rate is the average of API Gateway's 5XXError (0 or 1 per request): a fraction.
       add5XXFaultRateAlarm: { Critical: { maxErrorRate: t.api.serverErrorRatePercent / 100 } },
       addLatencyP99Alarm: { Warning: { maxLatency: Duration.millis(t.api.latencyP99Ms) } },
     });
     this.facade.monitorWebApplicationFirewallAclV2({
-      acl: props.webAcl,
+      acl: api.webAcl,
       region: Stack.of(this).region,
       alarmFriendlyName: 'Waf',
-      humanReadableName: `WAF ${props.webAcl.name}`,
+      humanReadableName: `WAF ${api.webAcl.name}`,
       addBlockedRequestsCountAlarm: {
         Warning: { maxErrorCount: t.waf.blockedRequestsPer5Min, datapointsToAlarm: 1 },
       },
@@ -311,16 +344,28 @@ export class CrmMonitoring extends Construct {
 
   private monitorFunctions(props: CrmMonitoringProps): void {
     const pct = props.thresholds.lambda.durationPercentOfTimeout;
-    for (const { name, function: fn, errorsAlarmedElsewhere } of props.functions) {
+    // The API function by name: no reference to the API stack's function construct.
+    const apiFunction: MonitoredFunction = {
+      name: 'Api',
+      function: new FunctionByName(this, 'ApiFunction', props.api.functionName),
+      timeout: props.api.functionTimeout,
+    };
+    for (const { name, function: fn, timeout, errorsAlarmedElsewhere } of [apiFunction, ...props.functions]) {
       this.facade.monitorLambdaFunction({
-        lambdaFunction: fn.function,
+        lambdaFunction: fn,
         alarmFriendlyName: `${name}Function`,
         humanReadableName: `${name} function`,
         addFaultCountAlarm: errorsAlarmedElsewhere
           ? undefined
           : { Critical: { maxErrorCount: 0, datapointsToAlarm: 1 } },
         addThrottlesCountAlarm: { Warning: { maxErrorCount: 0, datapointsToAlarm: 1 } },
-        addMaxLatencyAlarm: { Warning: { maxLatencyPercentageOfTimeout: pct, datapointsToAlarm: 1 } },
+        // From the timeout given here: an imported function has none for the library to read.
+        addMaxLatencyAlarm: {
+          Warning: {
+            maxLatency: Duration.millis(Math.floor((timeout.toMilliseconds() * pct) / 100)),
+            datapointsToAlarm: 1,
+          },
+        },
       });
     }
   }
@@ -364,5 +409,35 @@ export class CrmMonitoring extends Construct {
         },
       ],
     });
+  }
+}
+
+/**
+ * A function of another stack known only by its physical name, for metrics and alarms. Unlike
+ * `Function.fromFunctionName` (which parses the name back out of the ARN it builds), its
+ * FunctionName dimension is the name as given. It grants nothing and adds no permissions.
+ */
+class FunctionByName extends lambda.FunctionBase {
+  public readonly functionName: string;
+  public readonly functionArn: string;
+  public readonly grantPrincipal: iam.IPrincipal;
+  public readonly role = undefined;
+  public readonly permissionsNode = this.node;
+  public readonly architecture = lambda.Architecture.ARM_64;
+  public readonly tenancyConfig = undefined;
+  public readonly resourceArnsForGrantInvoke: string[];
+  protected readonly canCreatePermissions = false;
+
+  constructor(scope: Construct, id: string, functionName: string) {
+    super(scope, id, { physicalName: functionName });
+    this.functionName = functionName;
+    this.functionArn = Stack.of(this).formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.grantPrincipal = new iam.UnknownPrincipal({ resource: this });
+    this.resourceArnsForGrantInvoke = [this.functionArn];
   }
 }

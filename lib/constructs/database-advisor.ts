@@ -9,7 +9,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { acknowledge } from '../compliance';
 import type { AdvisorConfig } from '../config';
-import { type CrmDatabase, MONITOR_DB_USER } from './crm-database';
+import { type ICrmDatabase, MONITOR_DB_USER } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 import { SecureTopic } from './secure-topic';
@@ -20,7 +20,7 @@ export const ADVISOR_SERVICE = 'database-advisor';
 export interface DatabaseAdvisorProps {
   readonly environmentName: string;
   readonly vpc: ec2.IVpc;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   /** Instance class of the database (memory for the pgtune-style advice). */
   readonly instanceClass: string;
   readonly advisor: AdvisorConfig;

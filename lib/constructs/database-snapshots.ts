@@ -12,7 +12,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
 import type { BackupConfig } from '../config/backup-config';
-import type { CrmDatabase } from './crm-database';
+import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 import { allowServiceToSendDeadLetters } from './dead-letter-queue';
@@ -30,7 +30,7 @@ export const MANAGED_BY = 'crm-platform';
 export interface DatabaseSnapshotsProps {
   readonly environmentName: string;
   readonly vpc: ec2.IVpc;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   readonly backup: BackupConfig;
   readonly encryptionKey: kms.IKey;
   /** Key the database (and so its snapshots) is encrypted with. */

@@ -11,7 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
 import type { BackupConfig } from '../config/backup-config';
-import type { CrmDatabase } from './crm-database';
+import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 import { createStateMachine } from './crm-state-machine';
@@ -20,7 +20,7 @@ import { grantRestore, type RestoreWorkflow } from './restore-workflow';
 export interface RestoreDrillProps {
   readonly environmentName: string;
   readonly vpc: ec2.IVpc;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   readonly databaseKey: kms.IKey;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;

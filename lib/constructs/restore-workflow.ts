@@ -10,14 +10,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagArn } from '../compliance';
-import type { CrmDatabase } from './crm-database';
+import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { createStateMachine } from './crm-state-machine';
 
 export interface RestoreWorkflowProps {
   readonly environmentName: string;
   readonly vpc: ec2.IVpc;
-  readonly database: CrmDatabase;
+  readonly database: ICrmDatabase;
   readonly databaseKey: kms.IKey;
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -223,7 +223,7 @@ const RESTORED_LOG_TYPES = ['postgresql', 'upgrade'] as const;
  */
 export function grantRestore(
   fn: CrmFunction,
-  database: CrmDatabase,
+  database: ICrmDatabase,
   databaseKey: kms.IKey,
   targetPattern: string,
 ): void {

@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { assertApiConnectionBudget, type EnvironmentConfig } from '../config';
 import { ApiFirewall } from '../constructs/api-firewall';
@@ -7,11 +8,21 @@ import type { CrmDatabase } from '../constructs/crm-database';
 import type { CrmNetwork } from '../constructs/crm-network';
 import { CrmUserPool } from '../constructs/crm-user-pool';
 import { EncryptionKey } from '../constructs/log-encryption-key';
+import { keepLegacyExports } from './legacy-exports';
 import { retentionDays } from './retention';
+
+/** The values the API stack publishes for the ops stack, as `/crm/<env>/api/<key>`. */
+export type ApiParameter = 'function-name';
+
+/** Name of an SSM parameter the API stack writes, e.g. `/crm/prod/api/function-name`. */
+export function apiParameterName(environmentName: string, key: ApiParameter): string {
+  return `/crm/${environmentName}/api/${key}`;
+}
 
 export interface ApiStackProps extends StackProps {
   readonly config: EnvironmentConfig;
   readonly network: CrmNetwork;
+  /** The database in the data stack; this stack uses it through `accessFrom` (no unstable imports). */
   readonly database: CrmDatabase;
 }
 
@@ -23,7 +34,9 @@ export class ApiStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
-    const { config, network, database } = props;
+    const { config, network } = props;
+    // The proxy's endpoint and ARN come from SSM parameters at deploy time, not stack exports.
+    const database = props.database.accessFrom(this);
     assertApiConnectionBudget(config);
     const logRetention = retentionDays(config.logRetentionDays);
     const maxBodyBytes = config.api.maxBodyKiB * 1024;
@@ -61,6 +74,16 @@ export class ApiStack extends Stack {
       encryptionKey: key,
       logRetention,
     });
+
+    // The function's generated name changes when the function is replaced: the ops stack reads it
+    // from this parameter when it deploys (after this stack), never through a stack export.
+    new ssm.StringParameter(this, 'FunctionNameParameter', {
+      parameterName: apiParameterName(config.name, 'function-name'),
+      stringValue: this.api.handler.function.functionName,
+      description: `CRM ${config.name}: name of the API function, read by the ops stack when it deploys`,
+    });
+    // Imported by the ops stack of earlier versions; it reads the parameter above now.
+    keepLegacyExports(this, [this.api.handler.function.functionName]);
 
     // What a client or an operator needs to reach the API (`npx cdk deploy` prints them).
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the CRM API (append v1/...)' });

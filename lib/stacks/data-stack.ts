@@ -7,6 +7,7 @@ import type { CrmNetwork } from '../constructs/crm-network';
 import { EncryptionKey } from '../constructs/log-encryption-key';
 import { SchemaMigration } from '../constructs/schema-migration';
 import { SecureTopic } from '../constructs/secure-topic';
+import { keepLegacyExports } from './legacy-exports';
 import { retentionDays } from './retention';
 
 export interface DataStackProps extends StackProps {
@@ -53,6 +54,13 @@ export class DataStack extends Stack {
       snapshotBeforeMigration: config.database.migration.snapshotBeforeMigration,
       environmentName: config.name,
     });
+    // Imported by the API and ops stacks of earlier versions; they read SSM parameters now.
+    keepLegacyExports(this, [
+      this.database.proxy.endpoint,
+      this.database.proxy.dbProxyArn,
+      this.database.instance.dbInstanceEndpointAddress,
+      this.database.instanceResourceId,
+    ]);
   }
 
   public get vpc(): ec2.IVpc {

@@ -181,7 +181,8 @@ describe('CrmMonitoring and the database advisor', () => {
         VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
         Environment: {
           Variables: Match.objectLike({
-            DB_HOST: { 'Fn::ImportValue': Match.stringLikeRegexp('DatabaseInstance.*EndpointAddress') },
+            // The data stack's SSM parameter, read at deploy time (no export pins the instance).
+            DB_HOST: { Ref: Match.stringLikeRegexp('^SsmParameterValuecrmproddatabaseendpointaddress') },
             DB_PORT: String(config.database.port),
             DB_NAME: 'crm',
             DB_USER: 'crm_monitor',

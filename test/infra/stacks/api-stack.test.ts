@@ -241,7 +241,8 @@ describe('ApiStack', () => {
 
     it('connects through the proxy as crm_app with the configured pool', () => {
       expect(fn(prod).Environment.Variables).toMatchObject({
-        DB_PROXY_ENDPOINT: { 'Fn::ImportValue': expect.stringMatching(/DatabaseProxy.*Endpoint/) },
+        // From the data stack's SSM parameter at deploy time: no export pins the proxy.
+        DB_PROXY_ENDPOINT: { Ref: expect.stringMatching(/^SsmParameterValuecrmproddatabaseproxyendpoint/) },
         DB_PORT: '5432',
         DB_NAME: 'crm',
         DB_USER: 'crm_app',
