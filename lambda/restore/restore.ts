@@ -173,7 +173,8 @@ function liveSettings(live: DBInstance, drill: boolean) {
     VpcSecurityGroupIds: (live.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).filter(Boolean),
     DBParameterGroupName: live.DBParameterGroups?.[0]?.DBParameterGroupName,
     OptionGroupName: live.OptionGroupMemberships?.[0]?.OptionGroupName,
-    MultiAZ: live.MultiAZ,
+    // A drill proves the data restores; a standby would only double its cost.
+    MultiAZ: drill ? false : live.MultiAZ,
     Port: live.Endpoint?.Port ?? live.DbInstancePort,
     // Never public, whatever the source says: a restored copy of production data stays private.
     PubliclyAccessible: false,
