@@ -52,7 +52,7 @@ export function fakeRds(
   const notFound = (id: string) =>
     new DBInstanceNotFoundFault({ message: `DBInstance ${id} not found.`, $metadata: { httpStatusCode: 404 } });
   const describedOnce = new Set<string>();
-  rdsMock.on(DescribeDBInstancesCommand).callsFake((input: { DBInstanceIdentifier?: string }) => {
+  rdsMock.on(DescribeDBInstancesCommand).callsFake(async (input: { DBInstanceIdentifier?: string }) => {
     const id = input.DBInstanceIdentifier;
     if (!id) return { DBInstances: [...world.instances.values()] };
     const instance = world.instances.get(id);
@@ -73,14 +73,14 @@ export function fakeRds(
   });
   rdsMock
     .on(DescribeDBSnapshotsCommand)
-    .callsFake((input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string }) => ({
+    .callsFake(async (input: { DBSnapshotIdentifier?: string; DBInstanceIdentifier?: string }) => ({
       DBSnapshots: opts.snapshots.filter(
         (s) =>
           (!input.DBSnapshotIdentifier || s.DBSnapshotIdentifier === input.DBSnapshotIdentifier) &&
           (!input.DBInstanceIdentifier || s.DBInstanceIdentifier === input.DBInstanceIdentifier),
       ),
     }));
-  rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input) => {
+  rdsMock.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake(async (input) => {
     const id = input.DBInstanceIdentifier as string;
     const instance = dbInstance({
       DBInstanceIdentifier: id,
@@ -94,7 +94,7 @@ export function fakeRds(
     world.instances.set(id, instance);
     return { DBInstance: instance };
   });
-  rdsMock.on(DeleteDBInstanceCommand).callsFake((input) => {
+  rdsMock.on(DeleteDBInstanceCommand).callsFake(async (input) => {
     const id = input.DBInstanceIdentifier as string;
     const instance = world.instances.get(id);
     if (!instance) throw notFound(id);
