@@ -129,7 +129,8 @@ export class RestoreWorkflow extends Construct {
     const notifyFailure = new tasks.SnsPublish(this, 'NotifyFailure', {
       topic: props.reportTopic,
       subject: `CRM ${props.environmentName}: restore verification failed`,
-      message: sfn.TaskInput.fromJsonPathAt('$'),
+      // SNS Publish takes the message as a string: serialise the state explicitly.
+      message: sfn.TaskInput.fromJsonPathAt(sfn.JsonPath.jsonToString(sfn.JsonPath.entirePayload)),
       resultPath: sfn.JsonPath.DISCARD,
     });
     const failed = new sfn.Fail(this, 'VerificationFailed', { error: 'RestoreVerificationFailed' });

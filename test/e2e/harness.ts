@@ -268,8 +268,11 @@ export async function execute(
     if (resource === 'arn:aws:states:::sns:publish') {
       run = async (params) => {
         const p = params as { TopicArn: string; Subject?: string; Message: unknown };
-        // Step Functions sends a JSON Message as its serialised text.
-        published.push({ ...p, Message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) });
+        // SNS Publish: Message is a required string (API reference); anything else is InvalidParameter.
+        if (typeof p.Message !== 'string' || typeof p.TopicArn !== 'string') {
+          throw new LambdaFunctionError('SNS.InvalidParameterException', 'Invalid parameter: Message must be a string');
+        }
+        published.push({ ...p, Message: p.Message });
         return {
           MessageId: `95df01b4-ee98-5cb9-9903-4c221d41eb5e-${published.length}`,
           SdkHttpMetadata: { HttpStatusCode: 200 },
