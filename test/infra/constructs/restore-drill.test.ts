@@ -2,6 +2,8 @@
  * The restore and drill workflow definitions and the drill's permissions, as synthesised. The
  * behaviour itself is proven by running them (test/e2e); these pin what IAM and the ASL must say.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ErrorNames } from '../../../contracts/errors';
 import { definitionOf, type SynthesisedOps, synthesiseOps } from '../../e2e/harness';
 
@@ -69,5 +71,17 @@ describe('restore drill', () => {
       'arn:<partition>:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/crm-prod-drill-*/postgresql:*',
       'arn:<partition>:logs:eu-west-1:123456789012:log-group:/aws/rds/instance/crm-prod-drill-*/upgrade:*',
     ]);
+  });
+});
+
+describe('bundles', () => {
+  it('keep class names through minification (esbuild keepNames), so errors outside the contract read right too', () => {
+    const [, restoreFn] = Object.entries(ops.template.Resources).find(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('RestoreRestoreFunction'),
+    )!;
+    const key = (restoreFn.Properties!.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+    const bundle = readFileSync(join(ops.assemblyDir, `asset.${key}`, 'index.js'), 'utf8');
+    // lambda/restore/restore.ts names no string "VerificationNotStartedError"; only keepNames puts it there.
+    expect(bundle).toContain('"VerificationNotStartedError"');
   });
 });
