@@ -1,16 +1,20 @@
 /**
- * The pieces of the monthly restore drill that restore/verify do not already provide: pick the
- * newest available managed snapshot, delete the drill instance afterwards (behind a guard),
- * record the outcome, and report how long ago a drill last succeeded.
+ * The pieces of the monthly restore drill that restore/verify do not already provide: sweep
+ * leftovers of earlier drills, pick the newest available managed snapshot, delete the drill
+ * instance and its RDS log groups afterwards (behind a guard), record the outcome, and report how
+ * long ago a drill last succeeded.
  */
+import { type CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   type DBInstance,
   type DBSnapshot,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
+  paginateDescribeDBInstances,
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import { DescribeStateMachineCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ErrorNames } from '../../contracts/errors';
 import { ConfigError, CrmError, NotFoundError } from '../shared/errors';
 import type { MetricSink } from '../shared/metrics';
 import { isAwsError, listSnapshots } from '../snapshot/rds';
@@ -20,6 +24,7 @@ import { DRILL_TAG_VALUE, isManaged, TAG_DRILL, tagMap } from '../snapshot/tags'
 export class DrillGuardError extends CrmError {
   constructor(message: string) {
     super('DRILL_GUARD', message);
+    this.name = ErrorNames.DrillGuard;
   }
 }
 
@@ -69,22 +74,43 @@ export async function pickNewestSnapshot(rds: RDSClient, c: DrillConfig): Promis
   };
 }
 
+export interface DrillClients {
+  readonly rds: RDSClient;
+  readonly logs: CloudWatchLogsClient;
+}
+
 export interface DeleteResult {
   readonly targetInstanceId: string;
   readonly outcome: 'deleting' | 'already-deleted';
+  /** The instance's RDS log groups that were deleted (those that did not exist are left out). */
+  readonly logGroupsDeleted: readonly string[];
+}
+
+/** Log groups RDS for PostgreSQL creates for an instance that exports its logs. */
+export function rdsLogGroupNames(instanceId: string): string[] {
+  return ['postgresql', 'upgrade'].map((log) => `/aws/rds/instance/${instanceId}/${log}`);
 }
 
 /**
- * Deletes a drill instance, and nothing else: the id must start with `<drillPrefix>-`, must not
- * be the live instance, and the instance must carry `drill=true` and have deletion protection
- * off (drill restores turn it off; we never turn it off here). Anything else is refused with a
- * DrillGuardError before any mutating call.
+ * Deletes the drill instance's RDS log groups, so drills do not pile up log groups that RDS
+ * creates at run time and keeps forever. A group that does not exist (never exported, or already
+ * deleted) is not an error.
  */
-export async function deleteDrillInstance(
-  rds: RDSClient,
-  c: DrillConfig,
-  targetInstanceId: string,
-): Promise<DeleteResult> {
+async function deleteDrillLogGroups(logs: CloudWatchLogsClient, instanceId: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const logGroupName of rdsLogGroupNames(instanceId)) {
+    try {
+      await logs.send(new DeleteLogGroupCommand({ logGroupName }));
+      deleted.push(logGroupName);
+    } catch (err) {
+      if (!isAwsError(err, 'ResourceNotFoundException')) throw err;
+    }
+  }
+  return deleted;
+}
+
+/** The guard's first half: the id itself names a drill instance (not the live one). */
+function assertDrillInstanceId(c: DrillConfig, targetInstanceId: string): string {
   validateDrillConfig(c);
   const id = targetInstanceId.trim().toLowerCase();
   if (!id.startsWith(`${c.drillPrefix.toLowerCase()}-`)) {
@@ -93,32 +119,97 @@ export async function deleteDrillInstance(
   if (id === c.liveInstanceId.toLowerCase()) {
     throw new DrillGuardError(`refusing to delete ${targetInstanceId}: it is the live instance`);
   }
+  return id;
+}
+
+/** The guard's second half: why this instance must not be deleted, or undefined when it may be. */
+function refusalReason(instance: DBInstance): string | undefined {
+  if (tagMap(instance.TagList)[TAG_DRILL] !== DRILL_TAG_VALUE)
+    return `it has no ${TAG_DRILL}=${DRILL_TAG_VALUE} tag, so it is not a drill instance`;
+  if (instance.DeletionProtection) return 'deletion protection is on, so someone meant to keep it';
+  return undefined;
+}
+
+/**
+ * Deletes a drill instance and its RDS log groups, and nothing else: the id must start with
+ * `<drillPrefix>-`, must not be the live instance, and the instance must carry `drill=true` and
+ * have deletion protection off (drill restores turn it off; we never turn it off here). Anything
+ * else is refused with a DrillGuardError before any mutating call.
+ */
+export async function deleteDrillInstance(
+  clients: DrillClients,
+  c: DrillConfig,
+  targetInstanceId: string,
+): Promise<DeleteResult> {
+  const id = assertDrillInstanceId(c, targetInstanceId);
   let instance: DBInstance | undefined;
   try {
-    instance = (await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0];
+    instance = (await clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }))).DBInstances?.[0];
   } catch (err) {
     if (!isAwsError(err, 'DBInstanceNotFoundFault', 'DBInstanceNotFound')) throw err;
   }
-  if (!instance) return { targetInstanceId: id, outcome: 'already-deleted' };
-  if (tagMap(instance.TagList)[TAG_DRILL] !== DRILL_TAG_VALUE) {
-    throw new DrillGuardError(
-      `refusing to delete ${id}: it has no ${TAG_DRILL}=${DRILL_TAG_VALUE} tag, so it is not a drill instance`,
-    );
-  }
-  if (instance.DeletionProtection) {
-    throw new DrillGuardError(`refusing to delete ${id}: deletion protection is on, so someone meant to keep it`);
-  }
-  if (instance.DBInstanceStatus === 'deleting') return { targetInstanceId: id, outcome: 'deleting' };
+  const done = async (outcome: DeleteResult['outcome']): Promise<DeleteResult> => ({
+    targetInstanceId: id,
+    outcome,
+    logGroupsDeleted: await deleteDrillLogGroups(clients.logs, id),
+  });
+  if (!instance) return done('already-deleted');
+  const refusal = refusalReason(instance);
+  if (refusal) throw new DrillGuardError(`refusing to delete ${id}: ${refusal}`);
+  if (instance.DBInstanceStatus === 'deleting') return done('deleting');
   try {
-    await rds.send(
+    await clients.rds.send(
       new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }),
     );
   } catch (err) {
-    if (isAwsError(err, 'DBInstanceNotFoundFault', 'DBInstanceNotFound'))
-      return { targetInstanceId: id, outcome: 'already-deleted' };
+    if (isAwsError(err, 'DBInstanceNotFoundFault', 'DBInstanceNotFound')) return done('already-deleted');
     throw err;
   }
-  return { targetInstanceId: id, outcome: 'deleting' };
+  return done('deleting');
+}
+
+export interface SweepResult {
+  /** Leftover drill instances deleted (or already being deleted). */
+  readonly deleted: readonly DeleteResult[];
+  /** Drill-named instances left alone, and why. */
+  readonly skipped: readonly { readonly instanceId: string; readonly reason: string }[];
+}
+
+/**
+ * Deletes what earlier drills left behind (a drill that timed out, or whose clean-up failed): every
+ * instance named `<drillPrefix>-*` AND tagged drill=true, with deletion protection off, created at
+ * least `minAgeMinutes` ago — the drill workflow's timeout, so a drill still running keeps its
+ * instance. Nothing else is ever touched: the live instance, operator restores and untagged
+ * lookalikes are listed in `skipped` at most.
+ */
+export async function sweepDrillLeftovers(
+  clients: DrillClients,
+  c: DrillConfig,
+  opts: { readonly minAgeMinutes: number; readonly now: Date },
+): Promise<SweepResult> {
+  validateDrillConfig(c);
+  const prefix = `${c.drillPrefix.toLowerCase()}-`;
+  const cutoff = opts.now.getTime() - opts.minAgeMinutes * 60_000;
+  const deleted: DeleteResult[] = [];
+  const skipped: { instanceId: string; reason: string }[] = [];
+  for await (const page of paginateDescribeDBInstances({ client: clients.rds, pageSize: 100 }, {})) {
+    for (const instance of page.DBInstances ?? []) {
+      const instanceId = instance.DBInstanceIdentifier ?? '';
+      if (!instanceId.toLowerCase().startsWith(prefix)) continue;
+      const created = instance.InstanceCreateTime;
+      const reason =
+        refusalReason(instance) ??
+        (created instanceof Date && created.getTime() <= cutoff
+          ? undefined
+          : `created less than ${opts.minAgeMinutes} minutes ago (or still creating): a drill may still be using it`);
+      if (reason) {
+        skipped.push({ instanceId, reason });
+        continue;
+      }
+      deleted.push(await deleteDrillInstance(clients, c, instanceId));
+    }
+  }
+  return { deleted, skipped };
 }
 
 export interface DrillRecord {

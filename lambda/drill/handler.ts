@@ -2,12 +2,15 @@
  * Restore drill steps (Step Functions → Lambda; `check-freshness` from a daily schedule).
  * One function, dispatched on `action`:
  *
+ * - `{ "action": "sweep", "minAgeMinutes" }` → `{ deleted, skipped }`: deletes leftovers of earlier
+ *   drills (named `<DRILL_PREFIX>-*` AND tagged drill=true, older than minAgeMinutes) and their log groups
  * - `{ "action": "pick-snapshot" }` → `{ snapshotId, snapshotArn, snapshotCreateTime }`
  * - `{ "action": "restore", "snapshotId", "targetInstanceId"? }` → `{ targetInstanceId,
  *   restoreStartedAt, verificationInput, plan }` (the restore core in drill mode: `<DRILL_PREFIX>-…`,
  *   tag drill=true, deletion protection off; no workflow started)
  * - `{ "action": "delete-instance", "targetInstanceId" }` → `{ targetInstanceId, outcome:
- *   "deleting" | "already-deleted" }`; DrillGuardError for anything that is not a drill instance
+ *   "deleting" | "already-deleted", logGroupsDeleted }`; DrillGuardError for anything that is not a
+ *   drill instance. Also deletes the instance's `/aws/rds/instance/<id>/{postgresql,upgrade}` log groups.
  * - `{ "action": "record", "succeeded": boolean, "restoreStartedAt"? }` → `{ succeeded, durationSeconds? }`
  * - `{ "action": "check-freshness", "stateMachineArn" }` → `{ daysSinceLastSuccess, lastSuccessAt? }`
  *
@@ -17,6 +20,7 @@
  * - DRILL_PREFIX       drill instance prefix, e.g. `crm-prod-drill`; the live id must not start with it (required)
  * - METRICS_NAMESPACE  CloudWatch namespace (required); dimension service=crm-restore-drill
  */
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseRestoreRequest } from '../restore/input';
@@ -27,11 +31,13 @@ import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
 import { createRdsClient } from '../snapshot/rds';
 import {
+  type DrillClients,
   type DrillConfig,
   deleteDrillInstance,
   drillFreshness,
   pickNewestSnapshot,
   recordDrill,
+  sweepDrillLeftovers,
   validateDrillConfig,
 } from './drill';
 
@@ -54,8 +60,10 @@ const logger = createLogger('crm-restore-drill');
 const metrics = createMetrics(env.METRICS_NAMESPACE, 'crm-restore-drill');
 const rds = createRdsClient();
 const sfn = new SFNClient({ maxAttempts: 5 });
+const clients: DrillClients = { rds, logs: new CloudWatchLogsClient({ maxAttempts: 5 }) };
 
 export const DrillEvent = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('sweep'), minAgeMinutes: z.number().int().positive() }),
   z.object({ action: z.literal('pick-snapshot') }),
   z.object({
     action: z.literal('restore'),
@@ -80,6 +88,11 @@ export async function handler(event: unknown): Promise<unknown> {
   const e = parsed.data;
   try {
     switch (e.action) {
+      case 'sweep': {
+        const swept = await sweepDrillLeftovers(clients, config, { minAgeMinutes: e.minAgeMinutes, now: new Date() });
+        if (swept.deleted.length > 0) logger.warn('deleted leftovers of earlier drills', { ...swept });
+        return swept;
+      }
       case 'pick-snapshot':
         return await pickNewestSnapshot(rds, config);
       case 'restore': {
@@ -100,7 +113,7 @@ export async function handler(event: unknown): Promise<unknown> {
         };
       }
       case 'delete-instance':
-        return await deleteDrillInstance(rds, config, e.targetInstanceId);
+        return await deleteDrillInstance(clients, config, e.targetInstanceId);
       case 'record': {
         const record = recordDrill(metrics, e.succeeded, e.restoreStartedAt, new Date());
         metrics.publishStoredMetrics();

@@ -3,12 +3,17 @@
  * handler, the HTTP app, a CLI) maps them to a status code, a CloudFormation FAILED reason or an
  * exit code. Messages are written for an operator: they say what is wrong and what to do.
  */
+import { ErrorNames } from '../../contracts/errors';
+
 export class CrmError extends Error {
   /** Stable machine-readable code, e.g. `VALIDATION`, `NOT_FOUND`. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // A literal name, never `new.target.name`: bundles are minified, and the name is the errorType
+    // Step Functions retries and catches on. Subclasses set theirs from contracts/errors.ts; the
+    // fallback keeps subclasses elsewhere readable (CrmFunction bundles with keepNames).
+    this.name = new.target === CrmError ? ErrorNames.Crm : new.target.name;
     this.code = code;
   }
 }
@@ -18,6 +23,7 @@ export class ValidationError extends CrmError {
   readonly field: string;
   constructor(field: string, message: string) {
     super('VALIDATION', `${field}: ${message}`);
+    this.name = ErrorNames.Validation;
     this.field = field;
   }
 }
@@ -27,6 +33,7 @@ export class ConfigError extends CrmError {
   readonly field: string;
   constructor(field: string, message: string) {
     super('CONFIG', `config.${field}: ${message}`);
+    this.name = ErrorNames.Config;
     this.field = field;
   }
 }
@@ -34,12 +41,14 @@ export class ConfigError extends CrmError {
 export class NotFoundError extends CrmError {
   constructor(message: string) {
     super('NOT_FOUND', message);
+    this.name = ErrorNames.NotFound;
   }
 }
 
 export class ConflictError extends CrmError {
   constructor(message: string) {
     super('CONFLICT', message);
+    this.name = ErrorNames.Conflict;
   }
 }
 
@@ -47,6 +56,7 @@ export class ConflictError extends CrmError {
 export class DatabaseUnavailableError extends CrmError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('DB_UNAVAILABLE', message, options);
+    this.name = ErrorNames.DatabaseUnavailable;
   }
 }
 

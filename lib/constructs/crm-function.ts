@@ -171,6 +171,9 @@ export class CrmFunction extends Construct {
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
         minify: true,
+        // Minified names would turn `class DatabaseUnavailableError` into `Wg`; error names are the
+        // errorType Step Functions retries on (contracts/errors.ts), and logs should name classes.
+        keepNames: true,
         sourceMap: true,
         target: 'node24',
         format: nodejs.OutputFormat.CJS,

@@ -15,7 +15,7 @@ import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 import { createStateMachine } from './crm-state-machine';
-import { grantRestore, type RestoreWorkflow } from './restore-workflow';
+import { grantRestore, type RestoreWorkflow, TRANSIENT_VERIFY_ERRORS } from './restore-workflow';
 
 export interface RestoreDrillProps {
   readonly environmentName: string;
@@ -96,6 +96,27 @@ export class RestoreDrill extends Construct {
       `AwsSolutions-IAM5[Resource::${nagArn(stack, 'rds', 'auto-backup:*')}]`,
       'Deleting a drill instance also drops its automated backups, whose ids RDS generates; the instance itself must carry the drill prefix and tag.',
     );
+    // RDS creates /aws/rds/instance/<id>/{postgresql,upgrade} for every instance that exports its
+    // logs and keeps them forever; the drill deletes those of its own instances, and only those.
+    const drillLogGroups = ['postgresql', 'upgrade'].map((log) =>
+      stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        // `:*` is the log-group ARN form IAM uses for DeleteLogGroup.
+        resourceName: `/aws/rds/instance/${drillInstances}/${log}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    );
+    this.drillFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['logs:DeleteLogGroup'], resources: drillLogGroups }),
+    );
+    for (const log of ['postgresql', 'upgrade']) {
+      acknowledge(
+        this.drillFunction.role.policy,
+        `AwsSolutions-IAM5[Resource::${nagArn(stack, 'logs', `log-group:/aws/rds/instance/${drillInstances}/${log}:*`)}]`,
+        'Drill instance ids carry a timestamp, so their RDS log groups are named by pattern; the pattern only matches log groups of drill-prefixed instances.',
+      );
+    }
     const machineArn = stack.formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -125,6 +146,7 @@ export class RestoreDrill extends Construct {
   }
 
   private buildStateMachine(props: RestoreDrillProps, name: string): sfn.StateMachine {
+    const timeout = Duration.minutes(props.backup.restoreTimeoutMinutes + 30);
     const drill = (id: string, payload: Record<string, unknown>, resultPath: string) =>
       new tasks.LambdaInvoke(this, id, {
         lambdaFunction: this.drillFunction.function,
@@ -138,8 +160,16 @@ export class RestoreDrill extends Construct {
       'DeleteDrillInstanceAfterError',
       { action: 'delete-instance', targetInstanceId: sfn.JsonPath.stringAt('$.restore.targetInstanceId') },
       '$.deletion',
-    ).next(recordFailure);
+    );
+    cleanUp.next(recordFailure);
+    // A failed clean-up must not hide the drill's failure: record it anyway (the next drill's
+    // sweep deletes what is left), keeping the first error in $.error.
+    cleanUp.addCatch(recordFailure, { resultPath: '$.cleanUpError' });
 
+    // A drill that timed out (or whose clean-up failed) left its instance running: delete leftovers
+    // older than this workflow's timeout first, so a drill still running is never touched.
+    const sweep = drill('SweepLeftovers', { action: 'sweep', minAgeMinutes: timeout.toMinutes() }, '$.sweep');
+    sweep.addCatch(recordFailure, { resultPath: '$.error' });
     const pick = drill('PickSnapshot', { action: 'pick-snapshot' }, '$.snapshot');
     pick.addCatch(recordFailure, { resultPath: '$.error' });
     const restore = drill(
@@ -156,14 +186,16 @@ export class RestoreDrill extends Construct {
       resultPath: '$.restore.verificationInput.status',
     });
     status.addCatch(cleanUp, { resultPath: '$.error' });
+    // InputPath, not `payload`: with payloadResponseOnly, TaskInput.fromJsonPathAt renders the path
+    // as a literal string (`"Parameters": "$.restore.verificationInput"`, aws/aws-cdk#34260).
     const verify = new tasks.LambdaInvoke(this, 'Verify', {
       lambdaFunction: props.restore.verifyFunction.function,
-      payload: sfn.TaskInput.fromJsonPathAt('$.restore.verificationInput'),
+      inputPath: '$.restore.verificationInput',
       payloadResponseOnly: true,
       resultPath: '$.verification',
     });
     verify.addRetry({
-      errors: ['DatabaseUnavailableError'],
+      errors: TRANSIENT_VERIFY_ERRORS,
       interval: Duration.seconds(30),
       maxAttempts: 4,
       backoffRate: 2,
@@ -174,6 +206,9 @@ export class RestoreDrill extends Construct {
       { action: 'delete-instance', targetInstanceId: sfn.JsonPath.stringAt('$.restore.targetInstanceId') },
       '$.deletion',
     );
+    // The drill verified, but its instance is still there: a failure to act on (the sweep of the
+    // next drill deletes it).
+    deleteInstance.addCatch(recordFailure, { resultPath: '$.cleanUpError' });
     const record = drill(
       'RecordResult',
       {
@@ -184,7 +219,8 @@ export class RestoreDrill extends Construct {
       '$.record',
     );
     const wait = new sfn.Wait(this, 'WaitForInstance', { time: sfn.WaitTime.duration(Duration.minutes(1)) });
-    const definition = pick
+    const definition = sweep
+      .next(pick)
       .next(restore)
       .next(status)
       .next(
@@ -207,7 +243,7 @@ export class RestoreDrill extends Construct {
       stateMachineName: name,
       description: 'Restore drill workflow',
       definition,
-      timeout: Duration.minutes(props.backup.restoreTimeoutMinutes + 30),
+      timeout,
       taskFunctions: [this.drillFunction, props.restore.statusFunction, props.restore.verifyFunction],
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,

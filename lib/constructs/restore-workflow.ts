@@ -9,6 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ErrorNames } from '../../contracts/errors';
 import { acknowledge, nagArn } from '../compliance';
 import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
@@ -29,8 +30,11 @@ export interface RestoreWorkflowProps {
   readonly timeout: Duration;
 }
 
-/** Errors a verify step may raise transiently (the restored instance still warming up). */
-const TRANSIENT = ['DatabaseUnavailableError'];
+/**
+ * Errors a verify step may raise transiently (the restored instance still warming up), by the
+ * names the functions' error classes carry.
+ */
+export const TRANSIENT_VERIFY_ERRORS: string[] = [ErrorNames.DatabaseUnavailable];
 
 /**
  * Restore into a NEW instance and prove it works: the operators' restore function validates and
@@ -136,18 +140,26 @@ export class RestoreWorkflow extends Construct {
     const notifyFailure = new tasks.SnsPublish(this, 'NotifyFailure', {
       topic: props.reportTopic,
       subject: `CRM ${props.environmentName}: restore verification failed`,
-      message: sfn.TaskInput.fromJsonPathAt('$'),
+      // SNS Publish takes the message as a string: serialise the state explicitly.
+      message: sfn.TaskInput.fromJsonPathAt(sfn.JsonPath.jsonToString(sfn.JsonPath.entirePayload)),
       resultPath: sfn.JsonPath.DISCARD,
     });
     const failed = new sfn.Fail(this, 'VerificationFailed', { error: 'RestoreVerificationFailed' });
     notifyFailure.next(failed);
+    // No `payload`: with payloadResponseOnly, TaskInput.fromJsonPathAt renders the path as a literal
+    // string (`"Parameters": "$"`, aws/aws-cdk#34260), so Verify would get "$". Without Parameters,
+    // Step Functions passes the state's whole input.
     const verify = new tasks.LambdaInvoke(this, 'Verify', {
       lambdaFunction: this.verifyFunction.function,
-      payload: sfn.TaskInput.fromJsonPathAt('$'),
       payloadResponseOnly: true,
       resultPath: '$.verification',
     });
-    verify.addRetry({ errors: TRANSIENT, interval: Duration.seconds(30), maxAttempts: 4, backoffRate: 2 });
+    verify.addRetry({
+      errors: TRANSIENT_VERIFY_ERRORS,
+      interval: Duration.seconds(30),
+      maxAttempts: 4,
+      backoffRate: 2,
+    });
     verify.addCatch(notifyFailure, { resultPath: '$.error' });
     status.addCatch(notifyFailure, { resultPath: '$.error' });
     const wait = new sfn.Wait(this, 'WaitForInstance', { time: sfn.WaitTime.duration(Duration.minutes(1)) });

@@ -1,4 +1,9 @@
 import {
+  CloudWatchLogsClient,
+  DeleteLogGroupCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   DBInstanceNotFoundFault,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
@@ -15,14 +20,18 @@ import {
   drillFreshness,
   pickNewestSnapshot,
   recordDrill,
+  sweepDrillLeftovers,
   validateDrillConfig,
 } from '../../../lambda/drill/drill';
 import { ACCOUNT, dbInstance, dbSnapshot, INSTANCE_ID, MetricRecorder, PREFIX, REGION } from '../snapshot/fixtures';
 
 const rds = new RDSClient({ region: REGION });
 const sfn = new SFNClient({ region: REGION });
+const logs = new CloudWatchLogsClient({ region: REGION });
 const rdsMock = mockClient(rds);
 const sfnMock = mockClient(sfn);
+const logsMock = mockClient(logs);
+const clients = { rds, logs };
 const config: DrillConfig = { liveInstanceId: INSTANCE_ID, snapshotPrefix: PREFIX, drillPrefix: 'crm-prod-drill' };
 const DRILL_ID = 'crm-prod-drill-20261201-0400';
 const drillTags = [
@@ -33,6 +42,8 @@ const drillTags = [
 beforeEach(() => {
   rdsMock.reset();
   sfnMock.reset();
+  logsMock.reset();
+  logsMock.on(DeleteLogGroupCommand).resolves({});
   rdsMock
     .on(DeleteDBInstanceCommand)
     .resolves({ DBInstance: dbInstance({ DBInstanceIdentifier: DRILL_ID, DBInstanceStatus: 'deleting' }) });
@@ -45,15 +56,51 @@ describe('deleteDrillInstance guard', () => {
   it('deletes a tagged drill instance without a final snapshot and with its automated backups', async () => {
     instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
 
-    expect(await deleteDrillInstance(rds, config, DRILL_ID)).toEqual({
+    expect(await deleteDrillInstance(clients, config, DRILL_ID)).toEqual({
       targetInstanceId: DRILL_ID,
       outcome: 'deleting',
+      logGroupsDeleted: [`/aws/rds/instance/${DRILL_ID}/postgresql`, `/aws/rds/instance/${DRILL_ID}/upgrade`],
     });
     expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
       DBInstanceIdentifier: DRILL_ID,
       SkipFinalSnapshot: true,
       DeleteAutomatedBackups: true,
     });
+  });
+
+  it("deletes the drill instance's RDS log groups, and only those", async () => {
+    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+
+    await deleteDrillInstance(clients, config, DRILL_ID);
+
+    expect(logsMock.commandCalls(DeleteLogGroupCommand).map((c) => c.args[0].input.logGroupName)).toEqual([
+      `/aws/rds/instance/${DRILL_ID}/postgresql`,
+      `/aws/rds/instance/${DRILL_ID}/upgrade`,
+    ]);
+  });
+
+  it('tolerates log groups that do not exist (never exported, or deleted before)', async () => {
+    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+    logsMock
+      .on(DeleteLogGroupCommand, { logGroupName: `/aws/rds/instance/${DRILL_ID}/upgrade` })
+      .rejects(new ResourceNotFoundException({ message: 'The specified log group does not exist.', $metadata: {} }));
+
+    expect(await deleteDrillInstance(clients, config, DRILL_ID)).toMatchObject({
+      outcome: 'deleting',
+      logGroupsDeleted: [`/aws/rds/instance/${DRILL_ID}/postgresql`],
+    });
+  });
+
+  it('fails on any other log-group error, after the instance deletion was requested', async () => {
+    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+    logsMock.on(DeleteLogGroupCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: logs:DeleteLogGroup'), {
+        name: 'AccessDeniedException',
+      }),
+    );
+
+    await expect(deleteDrillInstance(clients, config, DRILL_ID)).rejects.toThrow(/not authorized/);
+    expect(rdsMock).toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
   it.each<[string, string, Parameters<typeof dbInstance>[0] | undefined, RegExp]>([
@@ -102,11 +149,13 @@ describe('deleteDrillInstance guard', () => {
   ])('refuses %s and deletes nothing', async (_, id, instance, message) => {
     if (instance) instanceIs(instance);
 
-    const err = await deleteDrillInstance(rds, config, id).catch((e: unknown) => e);
+    const err = await deleteDrillInstance(clients, config, id).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(DrillGuardError);
+    expect((err as Error).name).toBe('DrillGuardError');
     expect((err as Error).message).toMatch(message);
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(logsMock).not.toHaveReceivedCommand(DeleteLogGroupCommand);
   });
 
   it('refuses a drill prefix that the live instance id starts with', () => {
@@ -120,11 +169,93 @@ describe('deleteDrillInstance guard', () => {
     rdsMock
       .on(DescribeDBInstancesCommand)
       .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
-    expect(await deleteDrillInstance(rds, config, DRILL_ID)).toEqual({
+    expect(await deleteDrillInstance(clients, config, DRILL_ID)).toEqual({
       targetInstanceId: DRILL_ID,
       outcome: 'already-deleted',
+      logGroupsDeleted: [`/aws/rds/instance/${DRILL_ID}/postgresql`, `/aws/rds/instance/${DRILL_ID}/upgrade`],
     });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+  });
+});
+
+describe('sweepDrillLeftovers', () => {
+  const NOW = new Date('2026-12-01T04:00:00Z');
+  const old = new Date('2026-11-01T04:00:00Z');
+  const LEFTOVER = 'crm-prod-drill-20261101-0400';
+  const UNTAGGED = 'crm-prod-drill-20261102-0400';
+  const RUNNING = 'crm-prod-drill-20261201-0350';
+  const PROTECTED = 'crm-prod-drill-20261103-0400';
+  const instances = [
+    // The live instance, tagged drill=true by mistake and old: never a candidate.
+    dbInstance({ TagList: drillTags, DeletionProtection: false, InstanceCreateTime: old }),
+    dbInstance({ DBInstanceIdentifier: 'crm-prod-restore-20261110-1200', TagList: drillTags, InstanceCreateTime: old }),
+    dbInstance({ DBInstanceIdentifier: 'crm-prod-drillx-1', TagList: drillTags, InstanceCreateTime: old }),
+    dbInstance({
+      DBInstanceIdentifier: LEFTOVER,
+      TagList: drillTags,
+      DeletionProtection: false,
+      InstanceCreateTime: old,
+    }),
+    dbInstance({
+      DBInstanceIdentifier: UNTAGGED,
+      TagList: [{ Key: 'environment', Value: 'prod' }],
+      DeletionProtection: false,
+      InstanceCreateTime: old,
+    }),
+    dbInstance({
+      DBInstanceIdentifier: RUNNING,
+      TagList: drillTags,
+      DeletionProtection: false,
+      InstanceCreateTime: new Date('2026-12-01T03:55:00Z'),
+    }),
+    dbInstance({
+      DBInstanceIdentifier: PROTECTED,
+      TagList: drillTags,
+      DeletionProtection: true,
+      InstanceCreateTime: old,
+    }),
+  ];
+
+  beforeEach(() => {
+    rdsMock.on(DescribeDBInstancesCommand, {}).resolves({ DBInstances: instances });
+    for (const i of instances)
+      rdsMock
+        .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: i.DBInstanceIdentifier })
+        .resolves({ DBInstances: [i] });
+  });
+
+  it('deletes only old drill-prefixed instances tagged drill=true, and their log groups', async () => {
+    const result = await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW });
+
+    expect(rdsMock.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input.DBInstanceIdentifier)).toEqual([
+      LEFTOVER,
+    ]);
+    expect(result.deleted.map((d) => d.targetInstanceId)).toEqual([LEFTOVER]);
+    expect(logsMock.commandCalls(DeleteLogGroupCommand).map((c) => c.args[0].input.logGroupName)).toEqual([
+      `/aws/rds/instance/${LEFTOVER}/postgresql`,
+      `/aws/rds/instance/${LEFTOVER}/upgrade`,
+    ]);
+  });
+
+  it('never deletes the live instance, operator restores, untagged, protected or running drill instances', async () => {
+    const result = await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW });
+
+    const deleted = rdsMock.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input.DBInstanceIdentifier);
+    for (const id of [INSTANCE_ID, 'crm-prod-restore-20261110-1200', 'crm-prod-drillx-1', UNTAGGED, RUNNING, PROTECTED])
+      expect(deleted).not.toContain(id);
+    expect(result.skipped.map((s) => s.instanceId).sort()).toEqual([PROTECTED, RUNNING, UNTAGGED].sort());
+    expect(result.skipped.find((s) => s.instanceId === UNTAGGED)?.reason).toMatch(/no drill=true tag/);
+  });
+
+  it('deletes nothing when there are no leftovers', async () => {
+    rdsMock.on(DescribeDBInstancesCommand, {}).resolves({ DBInstances: [dbInstance()] });
+
+    expect(await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW })).toEqual({
+      deleted: [],
+      skipped: [],
+    });
+    expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
+    expect(logsMock).not.toHaveReceivedCommand(DeleteLogGroupCommand);
   });
 });
 

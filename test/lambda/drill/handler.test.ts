@@ -88,6 +88,23 @@ describe('drill handler', () => {
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
+  it('restores the drill instance single-AZ even when the live instance is Multi-AZ', async () => {
+    const { handler } = fn.load();
+
+    await handler({ action: 'restore', snapshotId: SNAP, targetInstanceId: `${DRILL_PREFIX}-1` });
+
+    expect(dbInstance().MultiAZ).toBe(true);
+    expect(rdsMock).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { MultiAZ: false });
+  });
+
+  it('sweep deletes nothing but leftovers of earlier drills', async () => {
+    const { handler } = fn.load();
+    rdsMock.on(DescribeDBInstancesCommand, {}).resolves({ DBInstances: [dbInstance()] });
+
+    expect(await handler({ action: 'sweep', minAgeMinutes: 150 })).toEqual({ deleted: [], skipped: [] });
+    expect(mutatingCalls()).toEqual([]);
+  });
+
   it('record returns the measured duration of a successful drill', async () => {
     const { handler } = fn.load();
     const restoreStartedAt = new Date(Date.now() - 1_800_000).toISOString();
@@ -109,6 +126,7 @@ describe('drill handler', () => {
       { action: 'restore', snapshotId: SNAP, targetInstanceId: 'crm-prod-x' },
       'targetInstanceId',
     ],
+    ['sweep without a minimum age', { action: 'sweep' }, 'minAgeMinutes'],
     ['delete-instance with an empty id', { action: 'delete-instance', targetInstanceId: '' }, 'targetInstanceId'],
     ['check-freshness without an ARN', { action: 'check-freshness', stateMachineArn: 'drill' }, 'stateMachineArn'],
   ])('refuses %s with a ValidationError naming the field and no mutating call', async (_, event, field) => {
