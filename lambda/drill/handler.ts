@@ -19,13 +19,16 @@
  * - SNAPSHOT_PREFIX    managed snapshot prefix (required)
  * - DRILL_PREFIX       drill instance prefix, e.g. `crm-prod-drill`; the live id must not start with it (required)
  * - METRICS_NAMESPACE  CloudWatch namespace (required); dimension service=crm-restore-drill
+ * - LOG_GROUP_KMS_KEY_ARN  key the drill instance's `/aws/rds/instance/<id>/*` log groups are created
+ *                      with before the restore (required)
+ * - LOG_RETENTION_DAYS retention of those log groups (default 30)
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseRestoreRequest } from '../restore/input';
 import { runRestore } from '../restore/restore';
-import { parseEnv, requiredString } from '../shared/env';
+import { intVar, parseEnv, requiredString } from '../shared/env';
 import { ValidationError } from '../shared/errors';
 import { createLogger } from '../shared/logger';
 import { createMetrics } from '../shared/metrics';
@@ -47,6 +50,8 @@ const env = parseEnv(
     SNAPSHOT_PREFIX: requiredString,
     DRILL_PREFIX: requiredString,
     METRICS_NAMESPACE: requiredString,
+    LOG_GROUP_KMS_KEY_ARN: requiredString,
+    LOG_RETENTION_DAYS: intVar(30, 1),
   }),
 );
 const config: DrillConfig = {
@@ -60,7 +65,8 @@ const logger = createLogger('crm-restore-drill');
 const metrics = createMetrics(env.METRICS_NAMESPACE, 'crm-restore-drill');
 const rds = createRdsClient();
 const sfn = new SFNClient({ maxAttempts: 5 });
-const clients: DrillClients = { rds, logs: new CloudWatchLogsClient({ maxAttempts: 5 }) };
+const logs = new CloudWatchLogsClient({ maxAttempts: 5 });
+const clients: DrillClients = { rds, logs };
 
 export const DrillEvent = z.discriminatedUnion('action', [
   z.object({ action: z.literal('sweep'), minAgeMinutes: z.number().int().positive() }),
@@ -97,8 +103,13 @@ export async function handler(event: unknown): Promise<unknown> {
         return await pickNewestSnapshot(rds, config);
       case 'restore': {
         const r = await runRestore(
-          { liveInstanceId: config.liveInstanceId, mode: 'drill', drillPrefix: config.drillPrefix },
-          { rds, sfn, now: () => new Date() },
+          {
+            liveInstanceId: config.liveInstanceId,
+            mode: 'drill',
+            drillPrefix: config.drillPrefix,
+            logGroups: { kmsKeyArn: env.LOG_GROUP_KMS_KEY_ARN, retentionDays: env.LOG_RETENTION_DAYS },
+          },
+          { rds, sfn, logs, now: () => new Date() },
           parseRestoreRequest({
             snapshotId: e.snapshotId,
             targetInstanceId: e.targetInstanceId,

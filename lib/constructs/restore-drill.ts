@@ -70,6 +70,10 @@ export class RestoreDrill extends Construct {
         SNAPSHOT_PREFIX: props.snapshotPrefix,
         DRILL_PREFIX: this.drillPrefix,
         METRICS_NAMESPACE: props.metricsNamespace,
+        // The drill instance's RDS log groups are created encrypted, with retention, before the
+        // restore (grantRestore allows it), and deleted with the instance.
+        LOG_GROUP_KMS_KEY_ARN: props.encryptionKey.keyArn,
+        LOG_RETENTION_DAYS: String(props.logRetention),
       },
       retryAttempts: 0,
     });

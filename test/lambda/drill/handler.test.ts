@@ -1,4 +1,9 @@
 import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  PutRetentionPolicyCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   DBInstanceNotFoundFault,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
@@ -15,7 +20,9 @@ import { dbInstance, dbSnapshot, INSTANCE_ID, PREFIX } from '../snapshot/fixture
 
 const rdsMock = mockClient(RDSClient);
 const sfnMock = mockClient(SFNClient);
+const logsMock = mockClient(CloudWatchLogsClient);
 const DRILL_PREFIX = 'crm-prod-drill';
+const LOGS_KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0000aaaa-1111-2222-3333-444455556666';
 
 const fn = coldStart<{ handler: (event: unknown) => Promise<unknown> }>('lambda/drill/handler', {
   ...QUIET_LAMBDA_ENV,
@@ -23,11 +30,16 @@ const fn = coldStart<{ handler: (event: unknown) => Promise<unknown> }>('lambda/
   SNAPSHOT_PREFIX: PREFIX,
   DRILL_PREFIX,
   METRICS_NAMESPACE: 'CRM/Ops',
+  LOG_GROUP_KMS_KEY_ARN: LOGS_KEY_ARN,
+  LOG_RETENTION_DAYS: '90',
 });
 
 beforeEach(() => {
   rdsMock.reset();
   sfnMock.reset();
+  logsMock.reset();
+  logsMock.on(CreateLogGroupCommand).resolves({});
+  logsMock.on(PutRetentionPolicyCommand).resolves({});
   rdsMock
     .on(DescribeDBInstancesCommand)
     .rejects(new DBInstanceNotFoundFault({ message: 'DBInstance not found', $metadata: { httpStatusCode: 404 } }));
@@ -50,7 +62,7 @@ beforeEach(() => {
 afterEach(() => fn.restoreEnv());
 
 const mutatingCalls = () =>
-  [...rdsMock.calls(), ...sfnMock.calls()]
+  [...rdsMock.calls(), ...sfnMock.calls(), ...logsMock.calls()]
     .map((c) => c.args[0].constructor.name)
     .filter((name) => !name.startsWith('Describe') && !name.startsWith('List'));
 
@@ -86,6 +98,24 @@ describe('drill handler', () => {
       Tags: expect.arrayContaining([{ Key: 'drill', Value: 'true' }]),
     });
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it("restore pre-creates the drill instance's RDS log groups encrypted and with retention, before the restore call", async () => {
+    const { handler } = fn.load();
+
+    await handler({ action: 'restore', snapshotId: SNAP, targetInstanceId: `${DRILL_PREFIX}-1` });
+
+    const created = logsMock.commandCalls(CreateLogGroupCommand).map((c) => c.args[0].input);
+    expect(created).toEqual([
+      { logGroupName: `/aws/rds/instance/${DRILL_PREFIX}-1/postgresql`, kmsKeyId: LOGS_KEY_ARN },
+      { logGroupName: `/aws/rds/instance/${DRILL_PREFIX}-1/upgrade`, kmsKeyId: LOGS_KEY_ARN },
+    ]);
+    expect(logsMock).toHaveReceivedCommandWith(PutRetentionPolicyCommand, {
+      logGroupName: `/aws/rds/instance/${DRILL_PREFIX}-1/postgresql`,
+      retentionInDays: 90,
+    });
+    const restoreCall = rdsMock.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0]!;
+    expect(logsMock.commandCalls(CreateLogGroupCommand)[0]!.calledBefore(restoreCall)).toBe(true);
   });
 
   it('restores the drill instance single-AZ even when the live instance is Multi-AZ', async () => {
@@ -144,6 +174,7 @@ describe('drill handler', () => {
     ['DRILL_PREFIX', 'crm', /config\.DRILL_PREFIX: "crm" would match the live instance crm-prod/],
     ['SNAPSHOT_PREFIX', ' ', /config\.SNAPSHOT_PREFIX: is required/],
     ['METRICS_NAMESPACE', undefined, /config\.METRICS_NAMESPACE: /],
+    ['LOG_GROUP_KMS_KEY_ARN', undefined, /config\.LOG_GROUP_KMS_KEY_ARN: /],
   ])('fails at cold start with a ConfigError when %s is %j', (name, value, message) => {
     expect(() => fn.loadIsolated({ [name]: value })).toThrow(message);
   });
