@@ -289,9 +289,15 @@ export class DatabaseSnapshots extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    add('SnapshotFunctionErrorsAlarm', {
-      alarmDescription: 'The snapshot function failed (see its log group and dead-letter queue)',
-      metric: this.snapshotFunction.function.metricErrors({ period: Duration.minutes(5) }),
+    // Not the Errors metric: a run deferred by a busy instance fails on purpose so that Lambda's
+    // asynchronous retry takes the slot later, and that must not page anyone. Real failures raise
+    // SnapshotFailed at once; an event lands here only when every retry has failed too.
+    add('SnapshotFunctionGaveUpAlarm', {
+      alarmDescription:
+        'The snapshot function failed on every retry of a scheduled run (see its log group; the event is in its dead-letter queue)',
+      metric: this.snapshotFunction.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+      }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

@@ -118,6 +118,27 @@ describe('OpsStack', () => {
       ops.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SnapshotFailed', Threshold: 1 });
     });
 
+    it('does not alarm on a run deferred by a busy instance (it fails on purpose to be retried), only when every retry failed', () => {
+      const [[snapshotFn]] = resourcesOf(ops, 'AWS::Lambda::Function').filter(([id]) =>
+        id.startsWith('SnapshotsSnapshotFunction'),
+      );
+      const alarms = resourcesOf(ops, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+      const onFunctionErrors = alarms.filter(
+        (a) => a.MetricName === 'Errors' && JSON.stringify(a.Dimensions).includes(JSON.stringify({ Ref: snapshotFn })),
+      );
+      expect(onFunctionErrors).toEqual([]);
+      const fnConfig = ops.findResources('AWS::Lambda::Function')[snapshotFn!]!.Properties as {
+        DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [string, string] } };
+      };
+      const dlq = fnConfig.DeadLetterConfig.TargetArn['Fn::GetAtt'][0];
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+        }),
+      );
+    });
+
     it('copies to another region only when configured, with the configured key', () => {
       expect(JSON.stringify(ops.toJSON())).not.toContain('DESTINATION_REGION');
       withCopy.hasResourceProperties('AWS::Events::Rule', {
