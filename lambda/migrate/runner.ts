@@ -6,8 +6,9 @@
  * - Refuses to run (naming the file) when an applied migration's file changed or disappeared, or
  *   a pending file sorts before an applied one. Numbering gaps and duplicates are refused when
  *   the files are loaded.
- * - Runners are serialised by a session-level advisory lock: a second runner waits (bounded by
- *   `advisoryLockWaitMs`), then finds nothing to do.
+ * - Runners are serialised by a session-level advisory lock: a second runner polls for it with
+ *   no transaction open (bounded by `advisoryLockWaitMs`), then finds nothing to do. Waiting in
+ *   an open transaction would deadlock with the holder's CREATE INDEX CONCURRENTLY.
  * - Each migration runs in its own transaction with SET LOCAL lock_timeout / statement_timeout, so
  *   a migration waiting on a busy table fails fast instead of queueing traffic behind its lock.
  *   Its history row is written in the same transaction: history never disagrees with the schema.
@@ -37,6 +38,8 @@ export interface RunMigrationsOptions {
   readonly statementTimeoutMs?: number;
   /** How long to wait for another runner's advisory lock. @default 120_000 */
   readonly advisoryLockWaitMs?: number;
+  /** Interval between attempts to take another runner's advisory lock. @default 500 */
+  readonly advisoryLockPollMs?: number;
   /** Recorded in schema_migrations.applied_by. @default the database session user */
   readonly appliedBy?: string;
   /** Connection attempts before giving up with DatabaseUnavailableError. @default 1 */
@@ -85,6 +88,7 @@ export const MIGRATION_LOCK_KEY = 7_346_273_101;
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 export const DEFAULT_ADVISORY_LOCK_WAIT_MS = 120_000;
+export const DEFAULT_ADVISORY_LOCK_POLL_MS = 500;
 
 const HISTORY_DDL = `
 CREATE SCHEMA IF NOT EXISTS crm_meta;
@@ -248,7 +252,11 @@ export async function runMigrations(
         latestVersion,
       };
     }
-    await acquireLock(client, options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS);
+    await acquireLock(
+      client,
+      options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS,
+      options.advisoryLockPollMs ?? DEFAULT_ADVISORY_LOCK_POLL_MS,
+    );
     await client.query(HISTORY_DDL);
     const history = await readHistory(client);
     const pending = verifyAgainstHistory(migrations, history);
@@ -289,18 +297,24 @@ function summary(m: Migration): MigrationSummary {
   return { version: m.version, name: m.name, file: m.file };
 }
 
-async function acquireLock(client: PoolClient, waitMs: number): Promise<void> {
-  // The lock is session-level (it outlives this transaction); the transaction only scopes the
-  // lock_timeout that bounds the wait.
-  await client.query('BEGIN');
-  try {
-    await client.query("SELECT set_config('lock_timeout', $1, true)", [`${waitMs}ms`]);
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if (pgError(err).code === '55P03') throw new MigrationLockTimeoutError(waitMs);
-    throw err;
+/**
+ * Takes the session-level migration lock, polling `pg_try_advisory_lock` with no transaction open
+ * between polls (Flyway's approach). A runner blocked in `pg_advisory_lock` would sit in an open
+ * transaction with a snapshot, and the lock holder's CREATE INDEX CONCURRENTLY waits for every
+ * such transaction to end: the two wait for each other and PostgreSQL reports a deadlock. Each
+ * poll here is one short autocommit statement, so a concurrent index build waits for a moment at
+ * most.
+ */
+async function acquireLock(client: PoolClient, waitMs: number, pollMs: number): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      MIGRATION_LOCK_KEY,
+    ]);
+    if (rows[0].locked) return;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new MigrationLockTimeoutError(waitMs);
+    await sleep(Math.min(pollMs, left));
   }
 }
 

@@ -1,5 +1,6 @@
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Pool } from 'pg';
 import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from '../../../lambda/migrate/errors';
 import { loadMigrations } from '../../../lambda/migrate/migrations';
 import { MIGRATION_LOCK_KEY, runMigrations } from '../../../lambda/migrate/runner';
@@ -340,5 +341,37 @@ describe('runMigrations', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('concurrent runners on the real migrations (0004 builds indexes CONCURRENTLY)', () => {
+  async function runSimultaneously(count: number) {
+    const pools = Array.from({ length: count }, () => {
+      const pool = new Pool({ connectionString: db.url, max: 1 });
+      tolerateForcedDrop(pool);
+      return pool;
+    });
+    try {
+      const migrations = loadMigrations();
+      const results = await Promise.allSettled(
+        pools.map((pool) => runMigrations(pool, { migrations, advisoryLockWaitMs: 60_000 })),
+      );
+      return { migrations, results };
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  }
+
+  it.each([2, 3])('%i simultaneous runners on a fresh database all succeed, each migration applied once', async (n) => {
+    const { migrations, results } = await runSimultaneously(n);
+
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(Array(n).fill('ok'));
+    const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.applied.map((m) => m.version) : []));
+    expect(applied.sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
+    expect((await history()).map((h) => h.version)).toEqual(migrations.map((m) => m.version));
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND n.nspname = 'crm'",
+    );
+    expect(rows).toEqual([{ invalid: 0 }]);
   });
 });
