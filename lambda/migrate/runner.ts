@@ -13,7 +13,11 @@
  *   a migration waiting on a busy table fails fast instead of queueing traffic behind its lock.
  *   Its history row is written in the same transaction: history never disagrees with the schema.
  * - `-- crm:no-transaction` files run statement by statement outside a transaction (for
- *   CREATE INDEX CONCURRENTLY); the timeouts are then set for the session and reset afterwards.
+ *   CREATE INDEX CONCURRENTLY); the timeouts are then set for the session. Concurrent index
+ *   builds run without lock_timeout (waiting, they block nobody); a failed one has its INVALID
+ *   index dropped (or named in the error).
+ * - After each migration the session is reset (RESET ALL, RESET ROLE, SET SESSION AUTHORIZATION
+ *   DEFAULT), so one migration's SET never leaks into the next.
  * - Plan mode takes no lock and writes nothing.
  */
 import type { PoolClient } from 'pg';
@@ -409,9 +413,9 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
       const skipped = await skippedInvalidIndex(client, statement.masked);
       if (skipped) throw fail(index, new Error(skipped));
     }
+    await resetSession(client);
     const durationMs = Math.round(performance.now() - started);
     await record(durationMs);
-    await client.query('RESET lock_timeout; RESET statement_timeout');
     return { version: migration.version, name: migration.name, durationMs };
   }
 
@@ -425,6 +429,9 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
     for (; index < statements.length; index++) {
       await client.query(statements[index].text);
     }
+    // Inside the transaction, so the reset commits with the migration (and the history row is
+    // written as the runner's own user even if the file ran SET ROLE).
+    await resetSession(client);
     const durationMs = Math.round(performance.now() - started);
     await record(durationMs);
     await client.query('COMMIT');
@@ -437,6 +444,16 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
     }
     throw fail(index, err);
   }
+}
+
+/**
+ * Returns the session to its defaults: a non-LOCAL SET in one migration (search_path, ROLE,
+ * default_transaction_read_only, ...) must not change how the next one runs, nor the pooled
+ * connection the runner hands back. RESET ALL leaves ROLE and SESSION AUTHORIZATION alone, hence
+ * the other two. (DISCARD ALL would also release the migration lock.)
+ */
+async function resetSession(client: PoolClient): Promise<void> {
+  await client.query('RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT');
 }
 
 async function indexOids(client: PoolClient): Promise<Set<string>> {

@@ -383,6 +383,23 @@ describe('runMigrations', () => {
     expect(await history()).toHaveLength(2);
   });
 
+  it.each([
+    ['search_path', 'SET search_path = nowhere;\nCREATE TABLE public.a (id int);\n'],
+    ['default_transaction_read_only', 'SET default_transaction_read_only = on;\nCREATE TABLE a (id int);\n'],
+    ['role', 'SET ROLE pg_read_all_data;\nSELECT 1;\n'],
+    ['a no-transaction file', '-- crm:no-transaction\nSET search_path = nowhere;\nCREATE TABLE public.a (id int);\n'],
+  ])('does not let a non-LOCAL SET (%s) leak into the next migration', async (_, first) => {
+    const migrations = loadMigrations(
+      dir({ '0001_sets_something.sql': first, '0002_next.sql': 'CREATE TABLE b (id int);\n' }),
+    );
+
+    const result = await runMigrations(db.pool, { migrations });
+
+    expect(result.currentVersion).toBe(2);
+    const { rows } = await db.pool.query("SELECT to_regclass('public.b') IS NOT NULL AS b");
+    expect(rows).toEqual([{ b: true }]);
+  });
+
   it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive', async () => {
     const migrations = loadMigrations(
       dir({ ...BASE, '0003_index_widgets.sql': 'CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n' }),
