@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDirectives } from './directives';
 import { MigrationFileError } from './errors';
-import { splitStatements } from './sql-text';
+import { maskSql, type SqlStatement, splitStatements } from './sql-text';
 
 export interface Migration {
   readonly version: number;
@@ -65,6 +65,7 @@ export function parseMigration(file: string, bytes: Buffer | string): Migration 
   const { noTransaction } = parseDirectives(file, sql);
   const statements = splitStatements(sql);
   if (statements.length === 0) throw new MigrationFileError(file, 'contains no SQL statements');
+  refuseUnrunnable(file, sql, statements);
   if (!noTransaction) {
     const control = statements.find((s) => TRANSACTION_CONTROL.test(s.masked));
     if (control) {
@@ -76,6 +77,40 @@ export function parseMigration(file: string, bytes: Buffer | string): Migration 
     }
   }
   return { version, name: m[2], file, sql, checksum: checksumOf(normalised), noTransaction };
+}
+
+const COPY_FROM_STDIN = /^\s*COPY\b[^;]*\bFROM\s+STDIN\b/i;
+const QUOTED_IDENTIFIER = /"(?:[^"]|"")*"?/g;
+
+/**
+ * Refuses what only psql can run: the runner sends SQL to the server over the protocol, so a
+ * psql meta-command (`\connect`, `\i`, `\set`, `\gset`, ...) would be a syntax error (or worse,
+ * its target silently not applied) and `COPY ... FROM STDIN` has no data stream. Names the first
+ * offending line. A backslash is never SQL outside literals and quoted identifiers, so any
+ * backslash left in the masked code is a meta-command.
+ */
+function refuseUnrunnable(file: string, sql: string, statements: readonly SqlStatement[]): void {
+  const copy = statements.find((s) => COPY_FROM_STDIN.test(s.masked));
+  const lines = maskSql(sql).split('\n');
+  const metaIndex = lines.findIndex((text) => text.replace(QUOTED_IDENTIFIER, '').includes('\\'));
+  const metaLine = metaIndex === -1 ? Number.POSITIVE_INFINITY : metaIndex + 1;
+  if (copy && copy.line <= metaLine) {
+    throw new MigrationFileError(
+      file,
+      `line ${copy.line}: COPY ... FROM STDIN cannot run: the runner is not psql and sends no data stream. ` +
+        'Put the rows in INSERT statements (or INSERT ... SELECT)',
+    );
+  }
+  if (metaIndex !== -1) {
+    const masked = lines[metaIndex].replace(QUOTED_IDENTIFIER, (q) => ' '.repeat(q.length));
+    const at = masked.indexOf('\\');
+    const command = /^\\[^\s\\]*/.exec(masked.slice(at))?.[0] ?? '\\';
+    throw new MigrationFileError(
+      file,
+      `line ${metaLine}: psql meta-command '${command}' cannot run: the runner sends SQL to the server, not through psql. ` +
+        'Write plain SQL (one database per migration run; no includes or variables)',
+    );
+  }
 }
 
 /**

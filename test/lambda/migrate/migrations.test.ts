@@ -133,4 +133,29 @@ describe('parseMigration', () => {
 
     expect(parseMigration('0002_x.sql', sql).noTransaction).toBe(false);
   });
+
+  it.each([
+    ['\\connect', 'CREATE TABLE t (a int);\n\\connect other\nCREATE TABLE u (a int);\n', 2],
+    ['\\i', '-- include\n\n  \\i more.sql\n', 3],
+    ['\\gset', 'SELECT 1 AS one \\gset\nSELECT 2;\n', 1],
+    ['\\set', '\\set ON_ERROR_STOP on\nSELECT 1;\n', 1],
+  ])('refuses the psql meta-command %s, naming file and line', (command, sql, line) => {
+    expect(() => parseMigration('0002_x.sql', sql)).toThrow(
+      `0002_x.sql: line ${line}: psql meta-command '${command}' cannot run`,
+    );
+  });
+
+  it('refuses COPY ... FROM STDIN, naming file and line', () => {
+    const sql = 'CREATE TABLE t (a int, b text);\nCOPY t (a, b)\n  FROM stdin;\n1\tone\n2\ttwo\n\\.\n';
+
+    expect(() => parseMigration('0002_x.sql', sql)).toThrow(/^0002_x\.sql: line 2: COPY \.\.\. FROM STDIN cannot run/);
+  });
+
+  it('accepts backslashes in literals, comments, function bodies and quoted identifiers', () => {
+    const sql =
+      "-- \\connect in a comment\nSELECT E'a\\\\b', 'c\\d', $$\\e$$ AS \"f\\g\";\n" +
+      "/* \\i x */ CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $body$ SELECT '\\x' $body$;\n";
+
+    expect(parseMigration('0002_x.sql', sql).version).toBe(2);
+  });
 });
