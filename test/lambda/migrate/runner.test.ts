@@ -342,11 +342,16 @@ describe('runMigrations', () => {
     try {
       await writer.query('BEGIN');
       await writer.query("INSERT INTO widgets VALUES (3, 'open')"); // CIC waits for this transaction
-      run = runMigrations(db.pool, { migrations: loadMigrations(d), lockTimeoutMs: 50 }).catch((e: unknown) => e);
-      for (let waiting = false; !waiting; ) {
+      let settled = false;
+      run = runMigrations(db.pool, { migrations: loadMigrations(d), lockTimeoutMs: 50 })
+        .catch((e: unknown) => e)
+        .finally(() => {
+          settled = true;
+        });
+      for (let waiting = false; !waiting && !settled; ) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         const { rows } = await writer.query(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
         );
         waiting = rows[0].n > 0;
       }
