@@ -42,6 +42,8 @@ export interface MigrationErrorDetails {
   readonly currentVersion: number;
   /** The file ran without a transaction: statements before the failing one stay committed. */
   readonly noTransaction?: boolean;
+  /** What the runner did about the failure, or what is left to repair (appended to the message). */
+  readonly note?: string;
 }
 
 /** A migration's SQL failed. Its transaction was rolled back; earlier migrations stay applied. */
@@ -55,6 +57,7 @@ export class MigrationError extends CrmError implements MigrationErrorDetails {
   readonly sqlState?: string;
   readonly currentVersion: number;
   readonly noTransaction: boolean;
+  readonly note?: string;
   constructor(details: MigrationErrorDetails, options?: { cause?: unknown }) {
     const state = details.sqlState ? ` (SQLSTATE ${details.sqlState})` : '';
     super(
@@ -64,7 +67,8 @@ export class MigrationError extends CrmError implements MigrationErrorDetails {
         `The database stays at version ${details.currentVersion}` +
         (details.noTransaction && details.statementIndex > 1
           ? ` (this file runs without a transaction: its statements before ${details.statementIndex} stay committed).`
-          : '.'),
+          : '.') +
+        (details.note ? ` ${details.note}` : ''),
       options,
     );
     this.file = details.file;
@@ -76,6 +80,7 @@ export class MigrationError extends CrmError implements MigrationErrorDetails {
     this.sqlState = details.sqlState;
     this.currentVersion = details.currentVersion;
     this.noTransaction = details.noTransaction ?? false;
+    this.note = details.note;
   }
 }
 

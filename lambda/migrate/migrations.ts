@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDirectives } from './directives';
 import { MigrationFileError } from './errors';
-import { splitStatements } from './sql-text';
+import { maskSql, type SqlStatement, splitStatements } from './sql-text';
 
 export interface Migration {
   readonly version: number;
@@ -19,7 +19,7 @@ export interface Migration {
   /** The file name, e.g. `0002_crm_tables.sql`. */
   readonly file: string;
   readonly sql: string;
-  /** sha256 hex of the file's bytes. */
+  /** sha256 hex of the file's bytes with CRLF line endings read as LF. */
   readonly checksum: string;
   /** The file carries `-- crm:no-transaction`. */
   readonly noTransaction: boolean;
@@ -31,9 +31,22 @@ const FILE_NAME = /^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/;
 const TRANSACTION_CONTROL =
   /^(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
 
-/** sha256 hex of a file's bytes. */
+/**
+ * The bytes with every CRLF replaced by LF, byte for byte (latin1 maps bytes to characters 1:1, so
+ * nothing else changes even in a file that is not UTF-8). An LF-only file is returned unchanged.
+ */
+export function normaliseLineEndings(bytes: Buffer | string): Buffer {
+  const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+  return buf.includes(13) ? Buffer.from(buf.toString('latin1').replace(/\r\n/g, '\n'), 'latin1') : buf;
+}
+
+/**
+ * sha256 hex of a file's bytes, read with LF line endings: a checkout with CRLF (Windows, git
+ * autocrlf) has the same checksum as the LF file, and an LF-only file hashes exactly as before
+ * (the checksum existing histories recorded).
+ */
 export function checksumOf(bytes: Buffer | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return createHash('sha256').update(normaliseLineEndings(bytes)).digest('hex');
 }
 
 /** Builds a Migration from a file name and its bytes, validating name, directives and content. */
@@ -47,10 +60,12 @@ export function parseMigration(file: string, bytes: Buffer | string): Migration 
   }
   const version = Number(m[1]);
   if (version === 0) throw new MigrationFileError(file, 'versions start at 0001');
-  const sql = bytes.toString();
+  const normalised = normaliseLineEndings(bytes);
+  const sql = normalised.toString();
   const { noTransaction } = parseDirectives(file, sql);
   const statements = splitStatements(sql);
   if (statements.length === 0) throw new MigrationFileError(file, 'contains no SQL statements');
+  refuseUnrunnable(file, sql, statements);
   if (!noTransaction) {
     const control = statements.find((s) => TRANSACTION_CONTROL.test(s.masked));
     if (control) {
@@ -61,7 +76,41 @@ export function parseMigration(file: string, bytes: Buffer | string): Migration 
       );
     }
   }
-  return { version, name: m[2], file, sql, checksum: checksumOf(bytes), noTransaction };
+  return { version, name: m[2], file, sql, checksum: checksumOf(normalised), noTransaction };
+}
+
+const COPY_FROM_STDIN = /^\s*COPY\b[^;]*\bFROM\s+STDIN\b/i;
+const QUOTED_IDENTIFIER = /"(?:[^"]|"")*"?/g;
+
+/**
+ * Refuses what only psql can run: the runner sends SQL to the server over the protocol, so a
+ * psql meta-command (`\connect`, `\i`, `\set`, `\gset`, ...) would be a syntax error (or worse,
+ * its target silently not applied) and `COPY ... FROM STDIN` has no data stream. Names the first
+ * offending line. A backslash is never SQL outside literals and quoted identifiers, so any
+ * backslash left in the masked code is a meta-command.
+ */
+function refuseUnrunnable(file: string, sql: string, statements: readonly SqlStatement[]): void {
+  const copy = statements.find((s) => COPY_FROM_STDIN.test(s.masked));
+  const lines = maskSql(sql).split('\n');
+  const metaIndex = lines.findIndex((text) => text.replace(QUOTED_IDENTIFIER, '').includes('\\'));
+  const metaLine = metaIndex === -1 ? Number.POSITIVE_INFINITY : metaIndex + 1;
+  if (copy && copy.line <= metaLine) {
+    throw new MigrationFileError(
+      file,
+      `line ${copy.line}: COPY ... FROM STDIN cannot run: the runner is not psql and sends no data stream. ` +
+        'Put the rows in INSERT statements (or INSERT ... SELECT)',
+    );
+  }
+  if (metaIndex !== -1) {
+    const masked = lines[metaIndex].replace(QUOTED_IDENTIFIER, (q) => ' '.repeat(q.length));
+    const at = masked.indexOf('\\');
+    const command = /^\\[^\s\\]*/.exec(masked.slice(at))?.[0] ?? '\\';
+    throw new MigrationFileError(
+      file,
+      `line ${metaLine}: psql meta-command '${command}' cannot run: the runner sends SQL to the server, not through psql. ` +
+        'Write plain SQL (one database per migration run; no includes or variables)',
+    );
+  }
 }
 
 /**

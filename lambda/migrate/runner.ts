@@ -6,13 +6,18 @@
  * - Refuses to run (naming the file) when an applied migration's file changed or disappeared, or
  *   a pending file sorts before an applied one. Numbering gaps and duplicates are refused when
  *   the files are loaded.
- * - Runners are serialised by a session-level advisory lock: a second runner waits (bounded by
- *   `advisoryLockWaitMs`), then finds nothing to do.
+ * - Runners are serialised by a session-level advisory lock: a second runner polls for it with
+ *   no transaction open (bounded by `advisoryLockWaitMs`), then finds nothing to do. Waiting in
+ *   an open transaction would deadlock with the holder's CREATE INDEX CONCURRENTLY.
  * - Each migration runs in its own transaction with SET LOCAL lock_timeout / statement_timeout, so
  *   a migration waiting on a busy table fails fast instead of queueing traffic behind its lock.
  *   Its history row is written in the same transaction: history never disagrees with the schema.
  * - `-- crm:no-transaction` files run statement by statement outside a transaction (for
- *   CREATE INDEX CONCURRENTLY); the timeouts are then set for the session and reset afterwards.
+ *   CREATE INDEX CONCURRENTLY); the timeouts are then set for the session. Concurrent index
+ *   builds run without lock_timeout (waiting, they block nobody); a failed one has its INVALID
+ *   index dropped (or named in the error).
+ * - After each migration the session is reset (RESET ALL, RESET ROLE, SET SESSION AUTHORIZATION
+ *   DEFAULT), so one migration's SET never leaks into the next.
  * - Plan mode takes no lock and writes nothing.
  */
 import type { PoolClient } from 'pg';
@@ -37,6 +42,8 @@ export interface RunMigrationsOptions {
   readonly statementTimeoutMs?: number;
   /** How long to wait for another runner's advisory lock. @default 120_000 */
   readonly advisoryLockWaitMs?: number;
+  /** Interval between attempts to take another runner's advisory lock. @default 500 */
+  readonly advisoryLockPollMs?: number;
   /** Recorded in schema_migrations.applied_by. @default the database session user */
   readonly appliedBy?: string;
   /** Connection attempts before giving up with DatabaseUnavailableError. @default 1 */
@@ -85,6 +92,7 @@ export const MIGRATION_LOCK_KEY = 7_346_273_101;
 export const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15 * 60_000;
 export const DEFAULT_ADVISORY_LOCK_WAIT_MS = 120_000;
+export const DEFAULT_ADVISORY_LOCK_POLL_MS = 500;
 
 const HISTORY_DDL = `
 CREATE SCHEMA IF NOT EXISTS crm_meta;
@@ -100,13 +108,46 @@ CREATE TABLE IF NOT EXISTS crm_meta.schema_migrations (
 COMMENT ON TABLE crm_meta.schema_migrations IS 'One row per applied migration, written by the migration runner only.';
 `;
 
+/**
+ * Statements that build an index CONCURRENTLY. They take SHARE UPDATE EXCLUSIVE, which no read
+ * or write conflicts with, and then wait for older transactions to finish: while they wait they
+ * block nobody, so they run without lock_timeout (statement_timeout still bounds them).
+ */
+const CONCURRENT_INDEX_BUILD = /^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|REINDEX\b[^;]*\bCONCURRENTLY)\b/i;
+
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)`;
+/** `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS name ON [ONLY] [schema.]table`. */
+const CIC_IF_NOT_EXISTS = new RegExp(
+  String.raw`^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(${IDENT})\s+ON\s+(?:ONLY\s+)?(${IDENT}(?:\s*\.\s*${IDENT})?)`,
+  'i',
+);
+
+/** The relation name an identifier denotes: unquoted names fold to lower case. */
+function identName(ident: string): string {
+  return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
+}
+
+/** Every index in the database, so a failed build can tell the index it created itself. */
+const ALL_INDEX_OIDS = 'SELECT indexrelid::int8::text AS oid FROM pg_catalog.pg_index';
+
+/** INVALID indexes that no other session is building right now (pg_stat_progress_create_index). */
 const INVALID_INDEXES = `
-SELECT i.indexrelid::regclass::text AS name
+SELECT i.indexrelid::int8::text AS oid, format('%I.%I', n.nspname, c.relname) AS name
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-ORDER BY 1`;
+WHERE NOT i.indisvalid
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p
+                  WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())
+ORDER BY 2`;
+
+/** The index `name` of `table` (as written in the statement), if there is one. */
+const NAMED_INDEX = `
+SELECT i.indisvalid AS valid, format('%I.%I', n.nspname, c.relname) AS name
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE i.indrelid = to_regclass($1) AND c.relname = $2`;
 
 interface HistoryRow {
   version: number;
@@ -248,7 +289,11 @@ export async function runMigrations(
         latestVersion,
       };
     }
-    await acquireLock(client, options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS);
+    await acquireLock(
+      client,
+      options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS,
+      options.advisoryLockPollMs ?? DEFAULT_ADVISORY_LOCK_POLL_MS,
+    );
     await client.query(HISTORY_DDL);
     const history = await readHistory(client);
     const pending = verifyAgainstHistory(migrations, history);
@@ -289,18 +334,24 @@ function summary(m: Migration): MigrationSummary {
   return { version: m.version, name: m.name, file: m.file };
 }
 
-async function acquireLock(client: PoolClient, waitMs: number): Promise<void> {
-  // The lock is session-level (it outlives this transaction); the transaction only scopes the
-  // lock_timeout that bounds the wait.
-  await client.query('BEGIN');
-  try {
-    await client.query("SELECT set_config('lock_timeout', $1, true)", [`${waitMs}ms`]);
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await client.query('COMMIT');
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    if (pgError(err).code === '55P03') throw new MigrationLockTimeoutError(waitMs);
-    throw err;
+/**
+ * Takes the session-level migration lock, polling `pg_try_advisory_lock` with no transaction open
+ * between polls (Flyway's approach). A runner blocked in `pg_advisory_lock` would sit in an open
+ * transaction with a snapshot, and the lock holder's CREATE INDEX CONCURRENTLY waits for every
+ * such transaction to end: the two wait for each other and PostgreSQL reports a deadlock. Each
+ * poll here is one short autocommit statement, so a concurrent index build waits for a moment at
+ * most.
+ */
+async function acquireLock(client: PoolClient, waitMs: number, pollMs: number): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+      MIGRATION_LOCK_KEY,
+    ]);
+    if (rows[0].locked) return;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new MigrationLockTimeoutError(waitMs);
+    await sleep(Math.min(pollMs, left));
   }
 }
 
@@ -314,7 +365,7 @@ interface ApplyContext {
 async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyContext): Promise<AppliedMigration> {
   const statements = splitStatements(migration.sql);
   const timeouts = [`${ctx.lockTimeoutMs}ms`, `${ctx.statementTimeoutMs}ms`];
-  const fail = (index: number, err: unknown): MigrationError => {
+  const fail = (index: number, err: unknown, note?: string): MigrationError => {
     const { message, code } = pgError(err);
     const statement = statements[index] ?? { text: 'COMMIT', line: statements.at(-1)?.line ?? 1 };
     return new MigrationError(
@@ -328,6 +379,7 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
         sqlState: code,
         currentVersion: ctx.currentVersion,
         noTransaction: migration.noTransaction,
+        note,
       },
       { cause: err },
     );
@@ -343,33 +395,27 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
   if (migration.noTransaction) {
     // Outside a transaction SET LOCAL has no effect, so the timeouts are set for the session and
     // reset below; on failure the connection is discarded with its settings.
-    await client.query(
-      "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-      timeouts,
-    );
+    const setTimeouts = (lockTimeout: string) =>
+      client.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", [
+        lockTimeout,
+        timeouts[1],
+      ]);
     for (const [index, statement] of statements.entries()) {
+      const concurrentBuild = CONCURRENT_INDEX_BUILD.test(statement.masked);
+      await setTimeouts(concurrentBuild ? '0' : timeouts[0]);
+      const before = concurrentBuild ? await indexOids(client) : undefined;
       try {
         await client.query(statement.text);
       } catch (err) {
-        throw fail(index, err);
+        const note = before ? await dropLeftoverIndexes(client, before, timeouts) : undefined;
+        throw fail(index, err, note);
       }
+      const skipped = await skippedInvalidIndex(client, statement.masked);
+      if (skipped) throw fail(index, new Error(skipped));
     }
-    // CREATE INDEX CONCURRENTLY IF NOT EXISTS skips an INVALID index left by an interrupted
-    // build, so "success" can hide a broken index: refuse to record the migration until fixed.
-    const { rows: invalid } = await client.query<{ name: string }>(INVALID_INDEXES);
-    if (invalid.length > 0) {
-      const names = invalid.map((r) => r.name).join(', ');
-      throw fail(
-        statements.length - 1,
-        new Error(
-          `INVALID index left by an interrupted CREATE INDEX CONCURRENTLY: ${names}. ` +
-            'Run REINDEX INDEX CONCURRENTLY <name> (or DROP INDEX CONCURRENTLY <name>) and run the migration again',
-        ),
-      );
-    }
+    await resetSession(client);
     const durationMs = Math.round(performance.now() - started);
     await record(durationMs);
-    await client.query('RESET lock_timeout; RESET statement_timeout');
     return { version: migration.version, name: migration.name, durationMs };
   }
 
@@ -383,6 +429,9 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
     for (; index < statements.length; index++) {
       await client.query(statements[index].text);
     }
+    // Inside the transaction, so the reset commits with the migration (and the history row is
+    // written as the runner's own user even if the file ran SET ROLE).
+    await resetSession(client);
     const durationMs = Math.round(performance.now() - started);
     await record(durationMs);
     await client.query('COMMIT');
@@ -395,4 +444,81 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
     }
     throw fail(index, err);
   }
+}
+
+/**
+ * Returns the session to its defaults: a non-LOCAL SET in one migration (search_path, ROLE,
+ * default_transaction_read_only, ...) must not change how the next one runs, nor the pooled
+ * connection the runner hands back. RESET ALL leaves ROLE and SESSION AUTHORIZATION alone, hence
+ * the other two. (DISCARD ALL would also release the migration lock.)
+ */
+async function resetSession(client: PoolClient): Promise<void> {
+  await client.query('RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT');
+}
+
+async function indexOids(client: PoolClient): Promise<Set<string>> {
+  const { rows } = await client.query<{ oid: string }>(ALL_INDEX_OIDS);
+  return new Set(rows.map((r) => r.oid));
+}
+
+/**
+ * After a failed concurrent build: drops the INVALID index(es) the statement itself created
+ * (they did not exist before it and no other session is building them) and returns a sentence
+ * for the error message, naming what was dropped or what is left to repair.
+ */
+async function dropLeftoverIndexes(
+  client: PoolClient,
+  before: ReadonlySet<string>,
+  timeouts: readonly string[],
+): Promise<string | undefined> {
+  let leftovers: string[];
+  try {
+    const { rows } = await client.query<{ oid: string; name: string }>(INVALID_INDEXES);
+    leftovers = rows.filter((r) => !before.has(r.oid)).map((r) => r.name);
+  } catch {
+    return 'The runner could not check for an INVALID index this statement may have left: look for pg_index.indisvalid = false and DROP INDEX CONCURRENTLY it.';
+  }
+  if (leftovers.length === 0) return undefined;
+  const dropped: string[] = [];
+  const kept: string[] = [];
+  for (const name of leftovers) {
+    try {
+      // Bounded like any other statement: the drop also waits for older transactions.
+      await client.query("SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)", [
+        ...timeouts,
+      ]);
+      await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`);
+      dropped.push(name);
+    } catch (err) {
+      kept.push(`${name} (${pgError(err).message})`);
+    }
+  }
+  return [
+    dropped.length > 0 ? `The runner dropped the INVALID index ${dropped.join(', ')} this statement had left.` : '',
+    kept.length > 0
+      ? `This statement left the INVALID index ${kept.join(', ')}, which the runner could not drop: run DROP INDEX CONCURRENTLY on it before retrying.`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY IF NOT EXISTS skips an index of that name even when it is INVALID
+ * (left by an interrupted build), so "success" can hide a broken index. Returns the reason to
+ * refuse the migration, or undefined. Only the index the statement names is checked.
+ */
+async function skippedInvalidIndex(client: PoolClient, masked: string): Promise<string | undefined> {
+  const m = CIC_IF_NOT_EXISTS.exec(masked);
+  if (!m) return undefined;
+  const [, index, table] = m;
+  const { rows } = await client.query<{ valid: boolean; name: string }>(NAMED_INDEX, [table, identName(index)]);
+  if (rows.length === 0) {
+    return `IF NOT EXISTS skipped ${index}: a relation of that name already exists in the schema of ${table} and is not an index of it`;
+  }
+  if (rows[0].valid) return undefined;
+  return (
+    `IF NOT EXISTS skipped ${rows[0].name}: an INVALID index of that name already exists (an earlier build of it was interrupted). ` +
+    `Run DROP INDEX CONCURRENTLY ${rows[0].name} (or REINDEX INDEX CONCURRENTLY ${rows[0].name}) and run the migration again`
+  );
 }

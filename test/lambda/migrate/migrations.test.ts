@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MigrationFileError } from '../../../lambda/migrate/errors';
-import { loadMigrations, MIGRATIONS_DIR, parseMigration } from '../../../lambda/migrate/migrations';
+import { checksumOf, loadMigrations, MIGRATIONS_DIR, parseMigration } from '../../../lambda/migrate/migrations';
 import { migrationDir } from './fixtures';
 
 describe('loadMigrations', () => {
@@ -67,6 +67,49 @@ describe('loadMigrations', () => {
   });
 });
 
+describe('checksums', () => {
+  it('are the same for CRLF and LF line endings, and the file parses the same', () => {
+    const lf = '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n';
+    const crlf = Buffer.from(lf.replace(/\n/g, '\r\n'));
+
+    const a = parseMigration('0002_x.sql', Buffer.from(lf));
+    const b = parseMigration('0002_x.sql', crlf);
+
+    expect(b.checksum).toBe(a.checksum);
+    expect(b.sql).toBe(a.sql);
+    expect(b.noTransaction).toBe(true);
+  });
+
+  it('of LF-only files are still the sha256 of their bytes (what existing histories recorded)', () => {
+    // Pinned: these are the checksums databases recorded for the released migrations.
+    expect(Object.fromEntries(loadMigrations(MIGRATIONS_DIR).map((m) => [m.file, m.checksum]))).toMatchObject({
+      '0001_roles_and_schema.sql': '825cad5293ec2de983f8098ef9a71e0c64858e7e01c50eaac89410fbe44c5bd6',
+      '0002_crm_tables.sql': '3b45e9d07bab711d9d38957322485fc1041125f02797a76806d70f4996883f8f',
+      '0003_default_sales_pipeline.sql': '63fc1163428def9bf4aa987d259fcecceda840280b58d23578b81940ff8cc7d4',
+      '0004_api_list_indexes.sql': '7c86ccd3f7dd994a50370312be5ed405cf3b25c2a993f86c710c18d802406217',
+      '0005_monitoring_privileges.sql': '51697e001b342c6d66d85ca77584a8182b7bf093c803e3ed2a738b95493cf2dc',
+      '0006_search_statistics.sql': '573d402a639f4ae05457b4effa7350da9263311c41180f1ef0221b86e07ecf6b',
+    });
+    for (const m of loadMigrations(MIGRATIONS_DIR)) {
+      const bytes = readFileSync(join(MIGRATIONS_DIR, m.file));
+      expect(bytes.includes('\r')).toBe(false);
+      expect(m.checksum).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
+  });
+
+  it('does not change bytes that are not UTF-8', () => {
+    const bytes = Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x31, 0x3b, 0x2d, 0x2d, 0xff, 0x0a]);
+
+    expect(checksumOf(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it('are kept LF by git (.gitattributes)', () => {
+    const attributes = readFileSync(join(__dirname, '../../../.gitattributes'), 'utf8');
+
+    expect(attributes).toMatch(/^\*\.sql\s+text\s+eol=lf$/m);
+  });
+});
+
 describe('parseMigration', () => {
   it('refuses an unknown directive, so a typo is not silently ignored', () => {
     expect(() => parseMigration('0002_x.sql', '-- crm:no-transactions\nSELECT 1;')).toThrow(
@@ -89,5 +132,30 @@ describe('parseMigration', () => {
       'CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\n' + 'DO $$ BEGIN PERFORM 1; END $$;\n';
 
     expect(parseMigration('0002_x.sql', sql).noTransaction).toBe(false);
+  });
+
+  it.each([
+    ['\\connect', 'CREATE TABLE t (a int);\n\\connect other\nCREATE TABLE u (a int);\n', 2],
+    ['\\i', '-- include\n\n  \\i more.sql\n', 3],
+    ['\\gset', 'SELECT 1 AS one \\gset\nSELECT 2;\n', 1],
+    ['\\set', '\\set ON_ERROR_STOP on\nSELECT 1;\n', 1],
+  ])('refuses the psql meta-command %s, naming file and line', (command, sql, line) => {
+    expect(() => parseMigration('0002_x.sql', sql)).toThrow(
+      `0002_x.sql: line ${line}: psql meta-command '${command}' cannot run`,
+    );
+  });
+
+  it('refuses COPY ... FROM STDIN, naming file and line', () => {
+    const sql = 'CREATE TABLE t (a int, b text);\nCOPY t (a, b)\n  FROM stdin;\n1\tone\n2\ttwo\n\\.\n';
+
+    expect(() => parseMigration('0002_x.sql', sql)).toThrow(/^0002_x\.sql: line 2: COPY \.\.\. FROM STDIN cannot run/);
+  });
+
+  it('accepts backslashes in literals, comments, function bodies and quoted identifiers', () => {
+    const sql =
+      "-- \\connect in a comment\nSELECT E'a\\\\b', 'c\\d', $$\\e$$ AS \"f\\g\";\n" +
+      "/* \\i x */ CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $body$ SELECT '\\x' $body$;\n";
+
+    expect(parseMigration('0002_x.sql', sql).version).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Pool } from 'pg';
 import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from '../../../lambda/migrate/errors';
 import { loadMigrations } from '../../../lambda/migrate/migrations';
 import { MIGRATION_LOCK_KEY, runMigrations } from '../../../lambda/migrate/runner';
@@ -292,7 +293,7 @@ describe('runMigrations', () => {
     ]);
   });
 
-  it('refuses to record a no-transaction migration that leaves an INVALID index behind', async () => {
+  it('refuses to record a no-transaction migration whose IF NOT EXISTS skipped an INVALID index, naming the cause', async () => {
     const d = dir(BASE);
     await runMigrations(db.pool, { migrations: loadMigrations(d) });
     // What an interrupted CREATE INDEX CONCURRENTLY leaves: the index exists but is not valid.
@@ -300,15 +301,108 @@ describe('runMigrations', () => {
     await db.pool.query("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'widgets_name_idx'::regclass");
     writeFileSync(
       join(d, '0003_index_widgets.sql'),
+      '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name_idx ON widgets (name);\n' +
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_id_name_idx ON widgets (id, name);\n',
+    );
+
+    const error = await runMigrations(db.pool, { migrations: loadMigrations(d) }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(MigrationError);
+    expect(error).toMatchObject({ file: '0003_index_widgets.sql', statementIndex: 1, line: 2 });
+    expect((error as Error).message).toMatch(
+      /IF NOT EXISTS skipped .*widgets_name_idx.* an INVALID index of that name already exists .*DROP INDEX CONCURRENTLY public\.widgets_name_idx/,
+    );
+    expect(await history()).toHaveLength(2);
+  });
+
+  it('ignores INVALID indexes the file does not create', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    await db.pool.query('CREATE TABLE unrelated (id int); CREATE INDEX unrelated_id_idx ON unrelated (id)');
+    await db.pool.query("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'unrelated_id_idx'::regclass");
+    writeFileSync(
+      join(d, '0003_index_widgets.sql'),
       '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS widgets_name_idx ON widgets (name);\n',
     );
 
-    const run = runMigrations(db.pool, { migrations: loadMigrations(d) });
+    const result = await runMigrations(db.pool, { migrations: loadMigrations(d) });
 
-    await expect(run).rejects.toThrow(
-      /0003_index_widgets\.sql failed .*INVALID index .*widgets_name_idx.*REINDEX INDEX CONCURRENTLY/,
+    expect(result.currentVersion).toBe(3);
+  });
+
+  it('lets CREATE INDEX CONCURRENTLY wait for older transactions beyond the short lock_timeout', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    writeFileSync(
+      join(d, '0003_index_widgets.sql'),
+      '-- crm:no-transaction\nCREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n',
     );
+    const writer = await db.pool.connect();
+    let run: Promise<unknown> | undefined;
+    try {
+      await writer.query('BEGIN');
+      await writer.query("INSERT INTO widgets VALUES (3, 'open')"); // CIC waits for this transaction
+      let settled = false;
+      run = runMigrations(db.pool, { migrations: loadMigrations(d), lockTimeoutMs: 50 })
+        .catch((e: unknown) => e)
+        .finally(() => {
+          settled = true;
+        });
+      for (let waiting = false; !waiting && !settled; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rows } = await writer.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+        );
+        waiting = rows[0].n > 0;
+      }
+      // Several lock_timeouts long: a CIC bound by lock_timeout would have failed by now.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      await writer.query('COMMIT');
+      writer.release();
+    }
+
+    const result = await run;
+
+    expect(result).toMatchObject({ currentVersion: 3 });
+    const { rows } = await db.pool.query(
+      "SELECT indisvalid FROM pg_index WHERE indexrelid = 'widgets_name_idx'::regclass",
+    );
+    expect(rows).toEqual([{ indisvalid: true }]);
+  });
+
+  it('drops the INVALID index a failed CREATE INDEX CONCURRENTLY left behind, and says so', async () => {
+    const d = dir(BASE);
+    await runMigrations(db.pool, { migrations: loadMigrations(d) });
+    await db.pool.query("INSERT INTO widgets VALUES (3, 'a;b')"); // a duplicate name
+    writeFileSync(
+      join(d, '0003_unique_names.sql'),
+      '-- crm:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY widgets_name_key ON widgets (name);\n',
+    );
+
+    const error = await runMigrations(db.pool, { migrations: loadMigrations(d) }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ file: '0003_unique_names.sql', sqlState: '23505', line: 2 });
+    expect((error as Error).message).toMatch(/dropped the INVALID index public\.widgets_name_key/);
+    expect((await db.pool.query("SELECT to_regclass('widgets_name_key') AS i")).rows).toEqual([{ i: null }]);
     expect(await history()).toHaveLength(2);
+  });
+
+  it.each([
+    ['search_path', 'SET search_path = nowhere;\nCREATE TABLE public.a (id int);\n'],
+    ['default_transaction_read_only', 'SET default_transaction_read_only = on;\nCREATE TABLE a (id int);\n'],
+    ['role', 'SET ROLE pg_read_all_data;\nSELECT 1;\n'],
+    ['a no-transaction file', '-- crm:no-transaction\nSET search_path = nowhere;\nCREATE TABLE public.a (id int);\n'],
+  ])('does not let a non-LOCAL SET (%s) leak into the next migration', async (_, first) => {
+    const migrations = loadMigrations(
+      dir({ '0001_sets_something.sql': first, '0002_next.sql': 'CREATE TABLE b (id int);\n' }),
+    );
+
+    const result = await runMigrations(db.pool, { migrations });
+
+    expect(result.currentVersion).toBe(2);
+    const { rows } = await db.pool.query("SELECT to_regclass('public.b') IS NOT NULL AS b");
+    expect(rows).toEqual([{ b: true }]);
   });
 
   it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive', async () => {
@@ -340,5 +434,37 @@ describe('runMigrations', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('concurrent runners on the real migrations (0004 builds indexes CONCURRENTLY)', () => {
+  async function runSimultaneously(count: number) {
+    const pools = Array.from({ length: count }, () => {
+      const pool = new Pool({ connectionString: db.url, max: 1 });
+      tolerateForcedDrop(pool);
+      return pool;
+    });
+    try {
+      const migrations = loadMigrations();
+      const results = await Promise.allSettled(
+        pools.map((pool) => runMigrations(pool, { migrations, advisoryLockWaitMs: 60_000 })),
+      );
+      return { migrations, results };
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  }
+
+  it.each([2, 3])('%i simultaneous runners on a fresh database all succeed, each migration applied once', async (n) => {
+    const { migrations, results } = await runSimultaneously(n);
+
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(Array(n).fill('ok'));
+    const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.applied.map((m) => m.version) : []));
+    expect(applied.sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
+    expect((await history()).map((h) => h.version)).toEqual(migrations.map((m) => m.version));
+    const { rows } = await db.pool.query(
+      "SELECT count(*)::int AS invalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND n.nspname = 'crm'",
+    );
+    expect(rows).toEqual([{ invalid: 0 }]);
   });
 });
