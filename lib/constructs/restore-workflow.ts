@@ -260,7 +260,8 @@ export function grantRestore(
   );
   // The restore pre-creates the new instance's export log groups (KMS-encrypted, with retention)
   // before RDS would create them unencrypted and kept forever: only those of target instances.
-  const logGroups = RESTORED_LOG_TYPES.map((log) => `/aws/rds/instance/${targetPattern}/${log}`);
+  // CloudWatch Logs authorises every action but tagging against `log-group:<name>:*`.
+  const logGroups = RESTORED_LOG_TYPES.map((log) => `/aws/rds/instance/${targetPattern}/${log}:*`);
   fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],

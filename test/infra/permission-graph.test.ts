@@ -566,9 +566,11 @@ const RESOURCE_TYPES: Record<string, { readonly all?: RegExp[]; readonly any?: R
   'ec2:DescribeSecurityGroupRules': { all: [/^\*$/] },
   'ec2:RevokeSecurityGroupEgress': { all: [R('ec2', 'security-group/')] },
   'ec2:RevokeSecurityGroupIngress': { all: [R('ec2', 'security-group/')] },
-  'logs:CreateLogGroup': { all: [R('logs', 'log-group:')] },
-  'logs:PutRetentionPolicy': { all: [R('logs', 'log-group:')] },
-  'logs:DeleteLogGroup': { all: [R('logs', 'log-group:')] },
+  // CloudWatch Logs authorises every action but tagging against `log-group:<name>:*`; a grant on
+  // the bare `log-group:<name>` never matches.
+  'logs:CreateLogGroup': { all: [R('logs', 'log-group:.+:\\*$')] },
+  'logs:PutRetentionPolicy': { all: [R('logs', 'log-group:.+:\\*$')] },
+  'logs:DeleteLogGroup': { all: [R('logs', 'log-group:.+:\\*$')] },
   'cloudwatch:PutMetricData': { all: [/^\*$/] },
 };
 

@@ -62,7 +62,8 @@ describe('RDS runtime grants and settings', () => {
       ]);
       const resources = JSON.stringify(create[0]!.Resource);
       for (const log of ['postgresql', 'upgrade']) {
-        expect(resources).toContain(`:log-group:/aws/rds/instance/${pattern}/${log}"`);
+        // The `:*` form: CloudWatch Logs authorises CreateLogGroup/PutRetentionPolicy against it.
+        expect(resources).toContain(`:log-group:/aws/rds/instance/${pattern}/${log}:*"`);
       }
       // Never the live instance's own log groups.
       expect(resources).not.toMatch(/\/aws\/rds\/instance\/crm-prod\//);
