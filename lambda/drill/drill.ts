@@ -4,7 +4,11 @@
  * instance and its RDS log groups afterwards (behind a guard), record the outcome, and report how
  * long ago a drill last succeeded.
  */
-import { type CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  type CloudWatchLogsClient,
+  DeleteLogGroupCommand,
+  paginateDescribeLogGroups,
+} from '@aws-sdk/client-cloudwatch-logs';
 import {
   type DBInstance,
   type DBSnapshot,
@@ -82,13 +86,20 @@ export interface DrillClients {
 export interface DeleteResult {
   readonly targetInstanceId: string;
   readonly outcome: 'deleting' | 'already-deleted';
-  /** The instance's RDS log groups that were deleted (those that did not exist are left out). */
+  /**
+   * The instance's RDS log groups that were deleted (those that did not exist are left out). Only
+   * once the instance is gone: while it is still being deleted RDS may write to them again and
+   * would re-create them unencrypted and kept forever, so the next sweep removes them instead.
+   */
   readonly logGroupsDeleted: readonly string[];
 }
 
+/** RDS log types whose groups a drill instance may have, and the only ones a drill may delete. */
+const DRILL_LOG_TYPES = ['postgresql', 'upgrade'] as const;
+
 /** Log groups RDS for PostgreSQL creates for an instance that exports its logs. */
 export function rdsLogGroupNames(instanceId: string): string[] {
-  return ['postgresql', 'upgrade'].map((log) => `/aws/rds/instance/${instanceId}/${log}`);
+  return DRILL_LOG_TYPES.map((log) => `/aws/rds/instance/${instanceId}/${log}`);
 }
 
 /**
@@ -96,9 +107,9 @@ export function rdsLogGroupNames(instanceId: string): string[] {
  * creates at run time and keeps forever. A group that does not exist (never exported, or already
  * deleted) is not an error.
  */
-async function deleteDrillLogGroups(logs: CloudWatchLogsClient, instanceId: string): Promise<string[]> {
+async function deleteLogGroups(logs: CloudWatchLogsClient, names: readonly string[]): Promise<string[]> {
   const deleted: string[] = [];
-  for (const logGroupName of rdsLogGroupNames(instanceId)) {
+  for (const logGroupName of names) {
     try {
       await logs.send(new DeleteLogGroupCommand({ logGroupName }));
       deleted.push(logGroupName);
@@ -151,7 +162,7 @@ export async function deleteDrillInstance(
   const done = async (outcome: DeleteResult['outcome']): Promise<DeleteResult> => ({
     targetInstanceId: id,
     outcome,
-    logGroupsDeleted: await deleteDrillLogGroups(clients.logs, id),
+    logGroupsDeleted: outcome === 'already-deleted' ? await deleteLogGroups(clients.logs, rdsLogGroupNames(id)) : [],
   });
   if (!instance) return done('already-deleted');
   const refusal = refusalReason(instance);
@@ -173,6 +184,8 @@ export interface SweepResult {
   readonly deleted: readonly DeleteResult[];
   /** Drill-named instances left alone, and why. */
   readonly skipped: readonly { readonly instanceId: string; readonly reason: string }[];
+  /** RDS log groups of drill instances that no longer exist, deleted. */
+  readonly logGroupsDeleted: readonly string[];
 }
 
 /**
@@ -192,10 +205,12 @@ export async function sweepDrillLeftovers(
   const cutoff = opts.now.getTime() - opts.minAgeMinutes * 60_000;
   const deleted: DeleteResult[] = [];
   const skipped: { instanceId: string; reason: string }[] = [];
+  const existing = new Set<string>();
   for await (const page of paginateDescribeDBInstances({ client: clients.rds, pageSize: 100 }, {})) {
     for (const instance of page.DBInstances ?? []) {
       const instanceId = instance.DBInstanceIdentifier ?? '';
       if (!instanceId.toLowerCase().startsWith(prefix)) continue;
+      existing.add(instanceId.toLowerCase());
       const created = instance.InstanceCreateTime;
       const reason =
         refusalReason(instance) ??
@@ -209,7 +224,31 @@ export async function sweepDrillLeftovers(
       deleted.push(await deleteDrillInstance(clients, c, instanceId));
     }
   }
-  return { deleted, skipped };
+  return { deleted, skipped, logGroupsDeleted: await deleteOrphanedDrillLogGroups(clients.logs, prefix, existing) };
+}
+
+/**
+ * Deletes `/aws/rds/instance/<drillPrefix>-<id>/{postgresql,upgrade}` log groups whose instance no
+ * longer exists (RDS re-creates a group it still writes to while the instance is deleting). A group
+ * of an instance that still exists, of another log type, or of any other name is left alone.
+ */
+async function deleteOrphanedDrillLogGroups(
+  logs: CloudWatchLogsClient,
+  instancePrefix: string,
+  existingInstances: ReadonlySet<string>,
+): Promise<string[]> {
+  const groupPrefix = `/aws/rds/instance/${instancePrefix}`;
+  const orphans: string[] = [];
+  for await (const page of paginateDescribeLogGroups({ client: logs }, { logGroupNamePrefix: groupPrefix })) {
+    for (const { logGroupName } of page.logGroups ?? []) {
+      const match = logGroupName?.match(/^\/aws\/rds\/instance\/([^/]+)\/([^/]+)$/);
+      if (!match || !match[1]!.startsWith(instancePrefix)) continue;
+      if (!(DRILL_LOG_TYPES as readonly string[]).includes(match[2]!)) continue;
+      if (existingInstances.has(match[1]!)) continue;
+      orphans.push(logGroupName!);
+    }
+  }
+  return deleteLogGroups(logs, orphans);
 }
 
 export interface DrillRecord {

@@ -15,7 +15,7 @@ import type { ICrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
 import { CrmSchedule } from './crm-schedule';
 import { createStateMachine } from './crm-state-machine';
-import { grantRestore, type RestoreWorkflow, TRANSIENT_VERIFY_ERRORS } from './restore-workflow';
+import { addVerifyRetries, grantRestore, type RestoreWorkflow } from './restore-workflow';
 
 export interface RestoreDrillProps {
   readonly environmentName: string;
@@ -45,6 +45,8 @@ export class RestoreDrill extends Construct {
   public readonly drillFunction: CrmFunction;
   public readonly stateMachine: sfn.StateMachine;
   public readonly drillPrefix: string;
+  /** The drill workflow's time limit; the sweep leaves younger drill instances alone. */
+  public readonly timeout: Duration;
   public readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RestoreDrillProps) {
@@ -52,6 +54,7 @@ export class RestoreDrill extends Construct {
     const stack = Stack.of(this);
     const { database } = props;
     this.drillPrefix = `${database.instanceIdentifier}-drill`;
+    this.timeout = Duration.minutes(props.backup.restoreTimeoutMinutes + 30);
     const stateMachineName = `crm-${props.environmentName}-restore-drill`;
 
     this.drillFunction = new CrmFunction(this, 'DrillFunction', {
@@ -121,6 +124,21 @@ export class RestoreDrill extends Construct {
         'Drill instance ids carry a timestamp, so their RDS log groups are named by pattern; the pattern only matches log groups of drill-prefixed instances.',
       );
     }
+    this.drillFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        // The sweep lists /aws/rds/instance/<drill prefix>-* log groups to delete those of drill
+        // instances that are gone (RDS re-creates a group while its instance is deleting). A
+        // read-only listing; granted on "*" because resource-level support for it is not
+        // documented consistently, and a wrong ARN would fail every sweep.
+        actions: ['logs:DescribeLogGroups'],
+        resources: ['*'],
+      }),
+    );
+    acknowledge(
+      this.drillFunction.role.policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Besides the X-Ray and VPC network-interface actions every function has, only the read-only logs:DescribeLogGroups (listing the log groups of drill instances that no longer exist) is granted on "*".',
+    );
     const machineArn = stack.formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -150,7 +168,7 @@ export class RestoreDrill extends Construct {
   }
 
   private buildStateMachine(props: RestoreDrillProps, name: string): sfn.StateMachine {
-    const timeout = Duration.minutes(props.backup.restoreTimeoutMinutes + 30);
+    const timeout = this.timeout;
     const drill = (id: string, payload: Record<string, unknown>, resultPath: string) =>
       new tasks.LambdaInvoke(this, id, {
         lambdaFunction: this.drillFunction.function,
@@ -198,12 +216,7 @@ export class RestoreDrill extends Construct {
       payloadResponseOnly: true,
       resultPath: '$.verification',
     });
-    verify.addRetry({
-      errors: TRANSIENT_VERIFY_ERRORS,
-      interval: Duration.seconds(30),
-      maxAttempts: 4,
-      backoffRate: 2,
-    });
+    addVerifyRetries(verify);
     verify.addCatch(cleanUp, { resultPath: '$.error' });
     const deleteInstance = drill(
       'DeleteDrillInstance',
@@ -284,6 +297,17 @@ export class RestoreDrill extends Construct {
       a.addAlarmAction(action);
       this.alarms.push(a);
     }
+    // A drill that timed out or failed its clean-up leaves an instance running: sweep daily, not
+    // only at the next monthly drill. Same guard as the drill's own first step (prefix, tag,
+    // older than the workflow's timeout).
+    new CrmSchedule(this, 'SweepSchedule', {
+      expression: 'cron(30 6 * * ? *)',
+      timeZone: props.backup.timeZone,
+      description: `CRM ${props.environmentName}: delete leftovers of earlier restore drills`,
+      target: this.drillFunction.function,
+      input: { action: 'sweep', minAgeMinutes: this.timeout.toMinutes() },
+      encryptionKey: props.encryptionKey,
+    });
     // Alarms cannot look back 35 days, so a daily check publishes the age of the last success.
     new CrmSchedule(this, 'FreshnessSchedule', {
       expression: 'cron(0 6 * * ? *)',

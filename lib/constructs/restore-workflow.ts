@@ -37,6 +37,21 @@ export interface RestoreWorkflowProps {
 export const TRANSIENT_VERIFY_ERRORS: string[] = [ErrorNames.DatabaseUnavailable];
 
 /**
+ * The Verify task's retries, one definition for the restore workflow and the drill: the database
+ * still warming up (our own error name, from the contracts), and Lambda refusing the invocation
+ * because the verify function's reserved concurrency is taken by another restore or a drill.
+ */
+export function addVerifyRetries(verify: tasks.LambdaInvoke): void {
+  verify.addRetry({ errors: TRANSIENT_VERIFY_ERRORS, interval: Duration.seconds(30), maxAttempts: 4, backoffRate: 2 });
+  verify.addRetry({
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(30),
+    maxAttempts: 6,
+    backoffRate: 2,
+  });
+}
+
+/**
  * Restore into a NEW instance and prove it works: the operators' restore function validates and
  * plans before any change, restores with the live instance's settings, and starts the
  * verification workflow, which waits for the instance, connects over TLS, compares the migration
@@ -154,12 +169,7 @@ export class RestoreWorkflow extends Construct {
       payloadResponseOnly: true,
       resultPath: '$.verification',
     });
-    verify.addRetry({
-      errors: TRANSIENT_VERIFY_ERRORS,
-      interval: Duration.seconds(30),
-      maxAttempts: 4,
-      backoffRate: 2,
-    });
+    addVerifyRetries(verify);
     verify.addCatch(notifyFailure, { resultPath: '$.error' });
     status.addCatch(notifyFailure, { resultPath: '$.error' });
     const wait = new sfn.Wait(this, 'WaitForInstance', { time: sfn.WaitTime.duration(Duration.minutes(1)) });

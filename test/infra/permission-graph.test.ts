@@ -571,6 +571,7 @@ const RESOURCE_TYPES: Record<string, { readonly all?: RegExp[]; readonly any?: R
   'logs:CreateLogGroup': { all: [R('logs', 'log-group:.+:\\*$')] },
   'logs:PutRetentionPolicy': { all: [R('logs', 'log-group:.+:\\*$')] },
   'logs:DeleteLogGroup': { all: [R('logs', 'log-group:.+:\\*$')] },
+  'logs:DescribeLogGroups': { all: [/^\*$/] },
   'cloudwatch:PutMetricData': { all: [/^\*$/] },
 };
 

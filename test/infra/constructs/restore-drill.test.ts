@@ -29,6 +29,11 @@ describe.each(['crm-prod-restore-verify', 'crm-prod-restore-drill'])('%s', (name
     const retry = states(name).Verify.Retry as { ErrorEquals: string[] }[];
     expect(retry.map((r) => r.ErrorEquals)).toContainEqual([ErrorNames.DatabaseUnavailable]);
   });
+
+  it('retries Verify when Lambda throttles it (reserved concurrency taken by another restore or drill)', () => {
+    const retry = states(name).Verify.Retry as { ErrorEquals: string[] }[];
+    expect(retry.map((r) => r.ErrorEquals)).toContainEqual(['Lambda.TooManyRequestsException']);
+  });
 });
 
 describe('restore drill', () => {

@@ -214,6 +214,26 @@ describe('OpsStack', () => {
       });
     });
 
+    it("sweeps leftovers of earlier drills daily, with the drill workflow's own age guard", () => {
+      const asl = definitionOf(ops, 'crm-prod-restore-drill') as {
+        States: Record<string, { Parameters?: unknown }>;
+      };
+      // payloadResponseOnly: the state's Parameters are the function's event.
+      const inWorkflow = asl.States.SweepLeftovers.Parameters as { action: string; minAgeMinutes: number };
+      expect(inWorkflow.action).toBe('sweep');
+      const sweeps = resourcesOf(ops, 'AWS::Scheduler::Schedule')
+        .map(([, s]) => s.Properties as { ScheduleExpression: string; Target: { Arn: unknown; Input: unknown } })
+        // Inputs holding a token (an ARN) are Fn::Join objects; the sweep's is plain JSON.
+        .filter((s) => typeof s.Target.Input === 'string' && JSON.parse(s.Target.Input).action === 'sweep');
+      expect(sweeps).toHaveLength(1);
+      expect(sweeps[0]!.ScheduleExpression).toMatch(/^cron\(\d+ \d+ \* \* \? \*\)$/);
+      expect(JSON.stringify(sweeps[0]!.Target.Arn)).toMatch(/DrillDrillFunction/);
+      expect(JSON.parse(sweeps[0]!.Target.Input as string)).toEqual({
+        action: 'sweep',
+        minAgeMinutes: inWorkflow.minAgeMinutes,
+      });
+    });
+
     it('may delete only drill instances carrying the drill tag', () => {
       const statements = policyStatements(ops, /DrillFunction function/);
       const del = statements.filter((s) => ([] as unknown[]).concat(s.Action).includes('rds:DeleteDBInstance'));

@@ -1,6 +1,7 @@
 import {
   CloudWatchLogsClient,
   DeleteLogGroupCommand,
+  DescribeLogGroupsCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -44,6 +45,7 @@ beforeEach(() => {
   sfnMock.reset();
   logsMock.reset();
   logsMock.on(DeleteLogGroupCommand).resolves({});
+  logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
   rdsMock
     .on(DeleteDBInstanceCommand)
     .resolves({ DBInstance: dbInstance({ DBInstanceIdentifier: DRILL_ID, DBInstanceStatus: 'deleting' }) });
@@ -59,8 +61,10 @@ describe('deleteDrillInstance guard', () => {
     expect(await deleteDrillInstance(clients, config, DRILL_ID)).toEqual({
       targetInstanceId: DRILL_ID,
       outcome: 'deleting',
-      logGroupsDeleted: [`/aws/rds/instance/${DRILL_ID}/postgresql`, `/aws/rds/instance/${DRILL_ID}/upgrade`],
+      // Not yet: RDS may still write to them while the instance is deleting (the sweep removes them).
+      logGroupsDeleted: [],
     });
+    expect(logsMock).not.toHaveReceivedCommand(DeleteLogGroupCommand);
     expect(rdsMock).toHaveReceivedCommandWith(DeleteDBInstanceCommand, {
       DBInstanceIdentifier: DRILL_ID,
       SkipFinalSnapshot: true,
@@ -68,8 +72,10 @@ describe('deleteDrillInstance guard', () => {
     });
   });
 
-  it("deletes the drill instance's RDS log groups, and only those", async () => {
-    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+  it("deletes the drill instance's RDS log groups, and only those, once the instance is gone", async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
 
     await deleteDrillInstance(clients, config, DRILL_ID);
 
@@ -80,19 +86,23 @@ describe('deleteDrillInstance guard', () => {
   });
 
   it('tolerates log groups that do not exist (never exported, or deleted before)', async () => {
-    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
     logsMock
       .on(DeleteLogGroupCommand, { logGroupName: `/aws/rds/instance/${DRILL_ID}/upgrade` })
       .rejects(new ResourceNotFoundException({ message: 'The specified log group does not exist.', $metadata: {} }));
 
     expect(await deleteDrillInstance(clients, config, DRILL_ID)).toMatchObject({
-      outcome: 'deleting',
+      outcome: 'already-deleted',
       logGroupsDeleted: [`/aws/rds/instance/${DRILL_ID}/postgresql`],
     });
   });
 
-  it('fails on any other log-group error, after the instance deletion was requested', async () => {
-    instanceIs({ DBInstanceIdentifier: DRILL_ID, TagList: drillTags, DeletionProtection: false });
+  it('fails on any other log-group error', async () => {
+    rdsMock
+      .on(DescribeDBInstancesCommand)
+      .rejects(new DBInstanceNotFoundFault({ message: 'not found', $metadata: {} }));
     logsMock.on(DeleteLogGroupCommand).rejects(
       Object.assign(new Error('User is not authorized to perform: logs:DeleteLogGroup'), {
         name: 'AccessDeniedException',
@@ -100,7 +110,6 @@ describe('deleteDrillInstance guard', () => {
     );
 
     await expect(deleteDrillInstance(clients, config, DRILL_ID)).rejects.toThrow(/not authorized/);
-    expect(rdsMock).toHaveReceivedCommand(DeleteDBInstanceCommand);
   });
 
   it.each<[string, string, Parameters<typeof dbInstance>[0] | undefined, RegExp]>([
@@ -224,17 +233,38 @@ describe('sweepDrillLeftovers', () => {
         .resolves({ DBInstances: [i] });
   });
 
-  it('deletes only old drill-prefixed instances tagged drill=true, and their log groups', async () => {
+  it('deletes only old drill-prefixed instances tagged drill=true', async () => {
     const result = await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW });
 
     expect(rdsMock.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input.DBInstanceIdentifier)).toEqual([
       LEFTOVER,
     ]);
     expect(result.deleted.map((d) => d.targetInstanceId)).toEqual([LEFTOVER]);
-    expect(logsMock.commandCalls(DeleteLogGroupCommand).map((c) => c.args[0].input.logGroupName)).toEqual([
+  });
+
+  it('deletes the log groups of drill instances that are gone, and no other log group', async () => {
+    const GONE = 'crm-prod-drill-20261001-0400';
+    const groups = [
+      `/aws/rds/instance/${GONE}/postgresql`,
+      `/aws/rds/instance/${GONE}/upgrade`,
+      // An instance that still exists (running, or being deleted): RDS may still write to it.
+      `/aws/rds/instance/${RUNNING}/postgresql`,
       `/aws/rds/instance/${LEFTOVER}/postgresql`,
-      `/aws/rds/instance/${LEFTOVER}/upgrade`,
-    ]);
+      // Another log type, and a name RDS does not make: not the drill's to delete.
+      `/aws/rds/instance/${GONE}/iam-db-auth-error`,
+      `/aws/rds/instance/${GONE}/postgresql/extra`,
+    ];
+    logsMock
+      .on(DescribeLogGroupsCommand, { logGroupNamePrefix: '/aws/rds/instance/crm-prod-drill-' })
+      .resolves({ logGroups: groups.map((logGroupName) => ({ logGroupName })) });
+
+    const result = await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW });
+
+    const deletedGroups = [`/aws/rds/instance/${GONE}/postgresql`, `/aws/rds/instance/${GONE}/upgrade`];
+    expect(logsMock.commandCalls(DeleteLogGroupCommand).map((c) => c.args[0].input.logGroupName)).toEqual(
+      deletedGroups,
+    );
+    expect(result.logGroupsDeleted).toEqual(deletedGroups);
   });
 
   it('never deletes the live instance, operator restores, untagged, protected or running drill instances', async () => {
@@ -253,6 +283,7 @@ describe('sweepDrillLeftovers', () => {
     expect(await sweepDrillLeftovers(clients, config, { minAgeMinutes: 150, now: NOW })).toEqual({
       deleted: [],
       skipped: [],
+      logGroupsDeleted: [],
     });
     expect(rdsMock).not.toHaveReceivedCommand(DeleteDBInstanceCommand);
     expect(logsMock).not.toHaveReceivedCommand(DeleteLogGroupCommand);

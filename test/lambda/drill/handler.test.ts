@@ -1,6 +1,7 @@
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
+  DescribeLogGroupsCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import {
@@ -39,6 +40,7 @@ beforeEach(() => {
   sfnMock.reset();
   logsMock.reset();
   logsMock.on(CreateLogGroupCommand).resolves({});
+  logsMock.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
   logsMock.on(PutRetentionPolicyCommand).resolves({});
   rdsMock
     .on(DescribeDBInstancesCommand)
@@ -131,7 +133,11 @@ describe('drill handler', () => {
     const { handler } = fn.load();
     rdsMock.on(DescribeDBInstancesCommand, {}).resolves({ DBInstances: [dbInstance()] });
 
-    expect(await handler({ action: 'sweep', minAgeMinutes: 150 })).toEqual({ deleted: [], skipped: [] });
+    expect(await handler({ action: 'sweep', minAgeMinutes: 150 })).toEqual({
+      deleted: [],
+      skipped: [],
+      logGroupsDeleted: [],
+    });
     expect(mutatingCalls()).toEqual([]);
   });
 
