@@ -38,8 +38,13 @@ export class SecureTopic extends Construct {
           conditions: { StringEquals: { 'aws:SourceAccount': this.topic.env.account } },
         }),
       );
-      // The service encrypts with the topic's key: it needs a key-policy grant.
-      props.encryptionKey.grant(principal, 'kms:GenerateDataKey*', 'kms:Decrypt');
+      // The service encrypts with the topic's key: it needs a key-policy grant, only on behalf of
+      // this account (confused deputy: aws:SourceAccount).
+      props.encryptionKey.grant(
+        new iam.PrincipalWithConditions(principal, { StringEquals: { 'aws:SourceAccount': this.topic.env.account } }),
+        'kms:GenerateDataKey*',
+        'kms:Decrypt',
+      );
     }
     const emails = props.emails ?? [];
     if (emails.length > 0) {

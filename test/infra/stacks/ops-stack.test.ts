@@ -259,6 +259,18 @@ describe('OpsStack', () => {
     });
   });
 
+  it('lets CloudWatch use the alarm topic key only on behalf of this account', () => {
+    const keyStatements = resourcesOf(ops, 'AWS::KMS::Key').flatMap(
+      ([, k]) => (k.Properties.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    const forCloudWatch = keyStatements.filter(
+      (st) => JSON.stringify(st.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }),
+    );
+    expect(forCloudWatch.length).toBeGreaterThan(0);
+    for (const st of forCloudWatch)
+      expect(st.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': '123456789012' } });
+  });
+
   it('gives every alarm an action on the encrypted alarm topic', () => {
     const alarms = resourcesOf(ops, 'AWS::CloudWatch::Alarm');
     expect(alarms.length).toBeGreaterThanOrEqual(10);
