@@ -12,7 +12,7 @@ import { runMigrations } from '../../../lambda/migrate/runner';
 import type { VerificationReport } from '../../../lambda/restore-verify/verify';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
 import { coldStart, QUIET_LAMBDA_ENV } from '../cold-start';
-import { ACCOUNT, REGION } from '../snapshot/fixtures';
+import { SECRET_ARN, TOPIC_ARN, verifyEvent } from './fixtures';
 
 const caFile = process.env.TEST_TLS_CA_FILE;
 // Skipped only when the openssl CLI was missing at globalSetup (it ships with this project's machines).
@@ -20,29 +20,16 @@ const describeTls = caFile ? describe : describe.skip;
 
 const smMock = mockClient(SecretsManagerClient);
 const snsMock = mockClient(SNSClient);
-const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:crm-prod-db-master-AbCdEf`;
-const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:crm-prod-alarms`;
-const TARGET = 'crm-prod-restore-20261128-1100';
 
 let db: TestDatabase;
 let url: URL;
 let fn: ReturnType<typeof coldStart<{ handler: (event: unknown) => Promise<VerificationReport> }>>;
 
-const event = () => ({
-  targetInstanceId: TARGET,
-  sourceInstanceId: 'crm-prod',
-  restoredFrom: 'crm-prod-20261101-0300',
-  restoreStartedAt: new Date(Date.now() - 20 * 60_000).toISOString(),
-  requestedBy: 'alice',
-  drill: false,
-  status: {
-    targetInstanceId: TARGET,
-    status: 'available',
-    available: true,
-    failed: false,
-    endpoint: { address: 'localhost', port: Number(url.port) },
-  },
-});
+const event = () =>
+  verifyEvent(
+    { restoredFrom: 'crm-prod-20261101-0300', restoreStartedAt: new Date(Date.now() - 20 * 60_000).toISOString() },
+    { address: 'localhost', port: Number(url.port) },
+  );
 
 /** GetSecretValue as Secrets Manager answers it for one staging label of the master secret. */
 function secretVersion(stage: 'AWSCURRENT' | 'AWSPREVIOUS', username: string, password: string) {

@@ -15,35 +15,16 @@ import type { VerificationReport } from '../../../lambda/restore-verify/verify';
 import { ConfigError, DatabaseUnavailableError, ValidationError } from '../../../lambda/shared/errors';
 import { coldStart, QUIET_LAMBDA_ENV } from '../cold-start';
 import { ACCOUNT, REGION } from '../snapshot/fixtures';
+import { SECRET_ARN, verifyEvent } from './fixtures';
 
 const smMock = mockClient(SecretsManagerClient);
 const snsMock = mockClient(SNSClient);
-const SECRET_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:crm-prod-db-master-AbCdEf`;
-const TARGET = 'crm-prod-restore-20261128-1100';
 
 const fn = coldStart<{ handler: (event: unknown) => Promise<VerificationReport> }>('lambda/restore-verify/handler', {
   ...QUIET_LAMBDA_ENV,
   DB_SECRET_ARN: SECRET_ARN,
   VERIFY_TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:crm-prod-restore-reports`,
   METRICS_NAMESPACE: 'CRM/Ops',
-});
-
-/** The restore function's VerificationInput plus the status step's output, as the state machine passes them. */
-const verifyEvent = (over: Record<string, unknown> = {}) => ({
-  targetInstanceId: TARGET,
-  sourceInstanceId: 'crm-prod',
-  restoredFrom: 'crm-prod-20261127-0300',
-  restoreStartedAt: '2026-11-28T11:00:00Z',
-  requestedBy: 'alice',
-  drill: false,
-  status: {
-    targetInstanceId: TARGET,
-    status: 'available',
-    available: true,
-    failed: false,
-    endpoint: { address: `${TARGET}.c9akciq32.${REGION}.rds.amazonaws.com`, port: 5432 },
-  },
-  ...over,
 });
 
 beforeEach(() => {
