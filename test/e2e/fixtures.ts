@@ -152,3 +152,24 @@ export class Gateway {
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
+
+/**
+ * GetSecretValue as Secrets Manager answers it for the master secret (AWSCURRENT), holding the
+ * credentials of the test database at `databaseUrl` — a restored instance keeps those of the snapshot.
+ */
+export function masterSecretValue(secretArn: string, databaseUrl: string) {
+  const url = new URL(databaseUrl);
+  return {
+    ARN: secretArn,
+    Name: 'crm-prod-db-master',
+    VersionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+    VersionStages: ['AWSCURRENT'],
+    SecretString: JSON.stringify({
+      engine: 'postgres',
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      dbname: 'crm',
+    }),
+    CreatedDate: new Date('2026-11-01T00:00:00Z'),
+  };
+}

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { runMigrations } from '../../lambda/migrate/runner';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { dbInstance } from '../lambda/snapshot/fixtures';
-import { type FakeRds, fakeRds, freePort, functionId, Gateway } from './fixtures';
+import { type FakeRds, fakeRds, freePort, functionId, Gateway, masterSecretValue } from './fixtures';
 import { BundledFunction, definitionOf, execute, type SynthesisedOps, synthesiseOps } from './harness';
 
 const caFile = process.env.TEST_TLS_CA_FILE;
@@ -67,21 +67,8 @@ describeTls('restore verification workflow, end to end', () => {
     rdsMock.reset();
     smMock.reset();
     snsMock.reset();
-    const url = new URL(db.url);
     // The restored instance keeps the master credentials of the snapshot.
-    smMock.on(GetSecretValueCommand).resolves({
-      ARN: verify.env.DB_SECRET_ARN,
-      Name: 'crm-prod-db-master',
-      VersionId: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
-      VersionStages: ['AWSCURRENT'],
-      SecretString: JSON.stringify({
-        engine: 'postgres',
-        username: decodeURIComponent(url.username),
-        password: decodeURIComponent(url.password),
-        dbname: 'crm',
-      }),
-      CreatedDate: new Date('2026-11-01T00:00:00Z'),
-    });
+    smMock.on(GetSecretValueCommand).resolves(masterSecretValue(verify.env.DB_SECRET_ARN!, db.url));
     snsMock.on(PublishCommand).resolves({ MessageId: '9b6d2f0e-5c6a-5d8e-9a1b-3c4d5e6f7a8b' });
     // The certificate names "localhost", as an RDS certificate names the instance endpoint.
     rds = fakeRds(rdsMock, {
