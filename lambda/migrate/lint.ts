@@ -2,14 +2,14 @@
  * Migration lint: a migration after the first must not destroy data or take long exclusive locks
  * on existing tables, unless it says why with `-- crm:allow <rule> <reason>`.
  *
- * The lint looks at code only: comments and string literals are blanked first (see sql-text.ts),
+ * The lint looks at code only: comments and string literals are blanked first (see lambda/shared/sql/statements.ts),
  * so commented-out SQL never matches. Bodies of `DO` blocks are linted too, because they run at
  * migration time; function bodies are not (they run later), nor is SQL built dynamically with
  * EXECUTE. It is a guard rail for honest mistakes, not a sandbox.
  */
 import { parseDirectives } from './directives';
 import type { Migration } from './migrations';
-import { excerpt, splitStatements } from './sql-text';
+import { excerpt, splitStatements } from '../shared/sql/statements';
 
 /** Each rule and why it is risky on a live database (shown in findings and docs/migrations.md). */
 export const LINT_RULES = {

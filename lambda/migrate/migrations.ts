@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDirectives } from './directives';
 import { MigrationFileError } from './errors';
-import { maskSql, type SqlStatement, splitStatements } from './sql-text';
+import { maskSql, type SqlStatement, splitStatements } from '../shared/sql/statements';
 
 export interface Migration {
   readonly version: number;

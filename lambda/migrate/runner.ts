@@ -24,7 +24,7 @@ import type { PoolClient } from 'pg';
 import { DatabaseUnavailableError } from '../shared/errors';
 import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from './errors';
 import { loadMigrations, type Migration, pad, validateSequence } from './migrations';
-import { excerpt, splitStatements } from './sql-text';
+import { excerpt, splitStatements } from '../shared/sql/statements';
 
 /** Anything that hands out pg clients: a `pg.Pool` from `lambda/shared/db.ts` in practice. */
 export interface MigrationPool {
