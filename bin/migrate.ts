@@ -10,6 +10,7 @@
  * Any failure exits non-zero with a one-line reason.
  */
 import { hostname, userInfo } from 'node:os';
+import { MigrationLintError } from '../lambda/migrate/errors';
 import { loadMigrations } from '../lambda/migrate/migrations';
 import { type MigrationRunResult, runMigrations } from '../lambda/migrate/runner';
 import { createPool, optionsFromUrl } from '../lambda/shared/db';
@@ -134,6 +135,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
     report(result, target, io);
     return 0;
   } catch (err) {
+    if (err instanceof MigrationLintError) {
+      // One finding per line, file:line first, so an editor or CI log can jump to each.
+      const [summary, ...findings] = err.message.split('\n');
+      io.err(`migrate: ${summary}`);
+      for (const finding of findings) io.err(`  ${finding}`);
+      io.err('  See docs/migrations.md ("The lint") for each rule and the safe pattern.');
+      return 1;
+    }
     io.err(`migrate: ${errorMessage(err).replace(/\s*\n\s*/g, ' ')}`);
     return err instanceof UsageError ? 2 : 1;
   } finally {

@@ -94,3 +94,21 @@ export class MigrationLockTimeoutError extends CrmError {
     );
   }
 }
+
+/**
+ * A pending migration breaks a lint rule (see lint.ts and docs/migrations.md): nothing was applied.
+ * Fix the file, or add `-- crm:allow <rule> <reason>` where the statement is safe.
+ */
+export class MigrationLintError extends CrmError {
+  readonly findings: readonly { readonly file: string; readonly rule: string; readonly line: number }[];
+  constructor(
+    findings: readonly { readonly file: string; readonly rule: string; readonly line: number }[],
+    report: string,
+  ) {
+    super(
+      'MIGRATION_LINT',
+      `${findings.length} lint finding${findings.length === 1 ? '' : 's'} in pending migrations; nothing was applied:\n${report}`,
+    );
+    this.findings = findings;
+  }
+}

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { maskSql, type SqlStatement, splitStatements } from '../shared/sql/statements';
 import { parseDirectives } from './directives';
 import { MigrationFileError } from './errors';
-import { maskSql, type SqlStatement, splitStatements } from '../shared/sql/statements';
 
 export interface Migration {
   readonly version: number;

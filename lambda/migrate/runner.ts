@@ -18,13 +18,17 @@
  *   index dropped (or named in the error).
  * - After each migration the session is reset (RESET ALL, RESET ROLE, SET SESSION AUTHORIZATION
  *   DEFAULT), so one migration's SET never leaks into the next.
+ * - Pending migrations are linted (lint.ts) before anything is locked or applied, in plan mode
+ *   too: a finding fails the run with MigrationLintError. Applied migrations are not linted again
+ *   (they are immutable; a rule added later must not block the deploys after them).
  * - Plan mode takes no lock and writes nothing.
  */
 import type { PoolClient } from 'pg';
 import { DatabaseUnavailableError } from '../shared/errors';
-import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from './errors';
-import { loadMigrations, type Migration, pad, validateSequence } from './migrations';
 import { excerpt, splitStatements } from '../shared/sql/statements';
+import { MigrationError, MigrationIntegrityError, MigrationLintError, MigrationLockTimeoutError } from './errors';
+import { formatFindings, lintMigrations } from './lint';
+import { loadMigrations, type Migration, pad, validateSequence } from './migrations';
 
 /** Anything that hands out pg clients: a `pg.Pool` from `lambda/shared/db.ts` in practice. */
 export interface MigrationPool {
@@ -52,6 +56,8 @@ export interface RunMigrationsOptions {
   readonly connectRetryDelayMs?: number;
   /** Names the database in connection errors, e.g. `crm at db.example.com:5432`. @default 'the database' */
   readonly target?: string;
+  /** Lint pending migrations first and refuse to run on a finding. @default true */
+  readonly lint?: boolean;
   /** Called as each migration starts and finishes, for logs and CLI output. */
   readonly onProgress?: (event: MigrationProgressEvent) => void;
 }
@@ -279,6 +285,7 @@ export async function runMigrations(
     if (plan) {
       const history = await readHistory(client);
       const pending = verifyAgainstHistory(migrations, history);
+      if (options.lint ?? true) refuseLintFindings(pending);
       const version = Math.max(0, ...history.map((row) => row.version));
       return {
         plan,
@@ -289,6 +296,11 @@ export async function runMigrations(
         latestVersion,
       };
     }
+    if (options.lint ?? true) {
+      // Checked before the lock (a refused run blocks nobody) and again under it, where the
+      // pending list is final.
+      refuseLintFindings(verifyAgainstHistory(migrations, await readHistory(client)));
+    }
     await acquireLock(
       client,
       options.advisoryLockWaitMs ?? DEFAULT_ADVISORY_LOCK_WAIT_MS,
@@ -297,6 +309,7 @@ export async function runMigrations(
     await client.query(HISTORY_DDL);
     const history = await readHistory(client);
     const pending = verifyAgainstHistory(migrations, history);
+    if (options.lint ?? true) refuseLintFindings(pending);
     const previousVersion = Math.max(0, ...history.map((row) => row.version));
     const appliedBy = options.appliedBy ?? (await client.query<{ u: string }>('SELECT session_user AS u')).rows[0].u;
     const applied: AppliedMigration[] = [];
@@ -328,6 +341,12 @@ export async function runMigrations(
     // advisory lock and any half-finished session settings.
     client.release(failure ?? false);
   }
+}
+
+/** Throws MigrationLintError when a pending migration breaks a lint rule. */
+function refuseLintFindings(pending: readonly Migration[]): void {
+  const findings = lintMigrations(pending);
+  if (findings.length > 0) throw new MigrationLintError(findings, formatFindings(findings));
 }
 
 function summary(m: Migration): MigrationSummary {

@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { loadMigrations, migrationsHash } from '../../lambda/migrate/migrations';
+import { formatFindings, lintMigrations } from '../../lambda/migrate/lint';
+import { loadMigrations, type Migration, migrationsHash } from '../../lambda/migrate/migrations';
 import { acknowledge, nagArn } from '../compliance';
 import type { CrmDatabase } from './crm-database';
 import { CrmFunction } from './crm-function';
@@ -26,6 +27,22 @@ export interface SchemaMigrationProps {
   readonly snapshotBeforeMigration?: boolean;
   /** Environment name, for the snapshot's tags. Required with `snapshotBeforeMigration`. */
   readonly environmentName?: string;
+}
+
+/**
+ * The migrations, once they pass the lint (lambda/migrate/lint.ts); otherwise throws, naming each
+ * finding as file:line [rule], so `cdk synth` fails before anything is deployed. The deploy-time
+ * runner lints the pending ones again before it applies anything.
+ */
+export function checkedMigrations(migrations: readonly Migration[]): readonly Migration[] {
+  const findings = lintMigrations(migrations);
+  if (findings.length > 0) {
+    throw new Error(
+      `SchemaMigration: ${findings.length} migration lint finding${findings.length === 1 ? '' : 's'} ` +
+        `(see docs/migrations.md, "The lint"):\n${formatFindings(findings)}`,
+    );
+  }
+  return migrations;
 }
 
 /** How long one deployment may spend migrating; well under CloudFormation's one-hour limit. */
@@ -51,8 +68,9 @@ export class SchemaMigration extends Construct {
       );
     }
     const { database } = props;
-    // Validates numbering at synth too: a gap or duplicate fails `cdk synth`, not the deployment.
-    this.migrationsHash = migrationsHash(loadMigrations());
+    // Validates numbering and lints at synth too: a gap, a duplicate or a lint finding fails
+    // `cdk synth`, not the deployment.
+    this.migrationsHash = migrationsHash(checkedMigrations(loadMigrations()));
 
     const snapshot = props.snapshotBeforeMigration ?? false;
     if (snapshot && !props.environmentName) {

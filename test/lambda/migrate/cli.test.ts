@@ -1,7 +1,14 @@
 import { main } from '../../../bin/migrate';
 import { loadMigrations } from '../../../lambda/migrate/migrations';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
-import { closedPort, tolerateForcedDrop } from './fixtures';
+import { closedPort, migrationDir, tolerateForcedDrop } from './fixtures';
+
+/** When set, the CLI reads its migrations from this folder instead of the real one. */
+let folder: string | undefined;
+jest.mock('../../../lambda/migrate/migrations', () => {
+  const actual = jest.requireActual('../../../lambda/migrate/migrations');
+  return { ...actual, loadMigrations: (dir?: string) => actual.loadMigrations(folder ?? dir) };
+});
 
 // bin/migrate.ts against a fresh test database (DATABASE_URL set, so no embedded cluster is started).
 
@@ -24,6 +31,33 @@ afterAll(async () => {
 });
 
 describe('npm run migrate', () => {
+  it('--plan refuses a pending migration that breaks a lint rule, one finding per line, and applies nothing', async () => {
+    folder = migrationDir({
+      '0001_widgets.sql': 'CREATE TABLE widgets (id int, name text);\n',
+      '0002_index.sql': '-- no CONCURRENTLY\nCREATE INDEX widgets_name_idx ON widgets (name);\nLOCK TABLE widgets;\n',
+    });
+    const { out, err, io } = capture();
+
+    try {
+      const code = await main(['--plan'], { DATABASE_URL: db.url }, io);
+
+      expect(code).toBe(1);
+      expect(out).toEqual([]);
+      expect(err).toEqual([
+        'migrate: 2 lint findings in pending migrations; nothing was applied:',
+        expect.stringMatching(
+          /^ {2}0002_index\.sql:2 \[create-index\] CREATE INDEX widgets_name_idx ON widgets \(name\) — /,
+        ),
+        expect.stringMatching(/^ {2}0002_index\.sql:3 \[lock-table\] LOCK TABLE widgets — /),
+        '  See docs/migrations.md ("The lint") for each rule and the safe pattern.',
+      ]);
+      const { rows } = await db.pool.query("SELECT to_regclass('crm_meta.schema_migrations') AS t");
+      expect(rows[0].t).toBeNull();
+    } finally {
+      folder = undefined;
+    }
+  });
+
   it('--plan lists pending migrations and applies nothing', async () => {
     const { out, io } = capture();
 

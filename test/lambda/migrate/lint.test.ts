@@ -66,7 +66,7 @@ describe('alter-column-type: ALTER COLUMN ... TYPE', () => {
   it('flags TYPE and SET DATA TYPE, also among other actions', () => {
     expect(
       rules(
-        'ALTER TABLE crm.deals ALTER COLUMN name TYPE varchar(300);\nALTER TABLE crm.deals ADD CONSTRAINT c CHECK (a IN (1, 2)), ALTER amount_minor SET DATA TYPE numeric;\n',
+        'ALTER TABLE crm.deals ALTER COLUMN name TYPE varchar(300);\nALTER TABLE crm.deals ADD CONSTRAINT c CHECK (a IN (1, 2)) NOT VALID, ALTER amount_minor SET DATA TYPE numeric;\n',
       ),
     ).toEqual(['alter-column-type', 'alter-column-type']);
   });

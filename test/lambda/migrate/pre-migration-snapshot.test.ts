@@ -10,11 +10,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { CloudFormationCustomResourceCreateEvent, CloudFormationCustomResourceUpdateEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PHYSICAL_RESOURCE_ID } from '../../../lambda/migrate/custom-resource';
+import { MigrationLintError } from '../../../lambda/migrate/errors';
 import { configFromEnv, createHandlers } from '../../../lambda/migrate/handler';
 import { loadMigrations, migrationsHash } from '../../../lambda/migrate/migrations';
 import { preMigrationSnapshotId } from '../../../lambda/migrate/pre-migration-snapshot';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database';
-import { tolerateForcedDrop } from './fixtures';
+import { migrationDir, tolerateForcedDrop } from './fixtures';
 
 // The pre-migration snapshot path of the migration custom resource: RDS faked with responses
 // shaped like the real API, the database a real PostgreSQL 18.
@@ -120,6 +121,48 @@ beforeEach(() => {
       password: decodeURIComponent(url.password),
       engine: 'postgres',
     }),
+  });
+});
+
+describe('lint at deploy time', () => {
+  it('refuses a pending migration that breaks a lint rule before taking a snapshot or applying anything', async () => {
+    const bad = loadMigrations(
+      migrationDir({
+        '0001_widgets.sql': 'CREATE TABLE widgets (id int, name text);\n',
+        '0002_rename.sql': 'ALTER TABLE widgets RENAME COLUMN name TO title;\n',
+      }),
+    );
+    const other = await createTestDatabase('crm_premigration_lint');
+    tolerateForcedDrop(other.pool);
+    try {
+      const { onEvent } = createHandlers({
+        env: env({ DB_NAME: other.name }),
+        secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+        rds: new RDSClient({ region: 'eu-west-1' }),
+        now: () => NOW,
+        tls: 'disable',
+        connectAttempts: 1,
+        migrations: bad,
+      });
+
+      const error = await onEvent(
+        {
+          ...createEvent(),
+          ResourceProperties: { ServiceToken: common.ServiceToken, MigrationsHash: migrationsHash(bad) },
+        },
+        ctx,
+      ).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(MigrationLintError);
+      expect((error as Error).message).toMatch(/0002_rename\.sql:1 \[rename\]/);
+      expect(rds.commandCalls(CreateDBSnapshotCommand)).toHaveLength(0);
+      const { rows } = await other.pool.query(
+        "SELECT to_regclass('crm_meta.schema_migrations') AS h, to_regclass('widgets') AS w",
+      );
+      expect(rows).toEqual([{ h: null, w: null }]);
+    } finally {
+      await other.drop();
+    }
   });
 });
 

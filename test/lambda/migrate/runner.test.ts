@@ -1,7 +1,12 @@
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { MigrationError, MigrationIntegrityError, MigrationLockTimeoutError } from '../../../lambda/migrate/errors';
+import {
+  MigrationError,
+  MigrationIntegrityError,
+  MigrationLintError,
+  MigrationLockTimeoutError,
+} from '../../../lambda/migrate/errors';
 import { loadMigrations } from '../../../lambda/migrate/migrations';
 import { MIGRATION_LOCK_KEY, runMigrations } from '../../../lambda/migrate/runner';
 import { createPool } from '../../../lambda/shared/db';
@@ -405,12 +410,44 @@ describe('runMigrations', () => {
     expect(rows).toEqual([{ b: true }]);
   });
 
-  it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive', async () => {
+  it('refuses a pending migration that breaks a lint rule before locking or applying anything, in plan mode too', async () => {
+    const d = dir({
+      ...BASE,
+      '0003_index_widgets.sql': 'CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n',
+      '0004_more.sql': 'CREATE TABLE gadgets (id int);\n',
+    });
+    const migrations = loadMigrations(d);
+
+    for (const plan of [true, false]) {
+      const error = await runMigrations(db.pool, { migrations, plan }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationLintError);
+      expect(error).toMatchObject({
+        findings: [{ file: '0003_index_widgets.sql', rule: 'concurrently-in-transaction', line: 1 }],
+      });
+      expect((error as Error).message).toMatch(/0003_index_widgets\.sql:1 \[concurrently-in-transaction\]/);
+    }
+    const { rows } = await db.pool.query(
+      "SELECT to_regclass('crm_meta.schema_migrations') AS h, to_regclass('widgets') AS w",
+    );
+    expect(rows).toEqual([{ h: null, w: null }]);
+  });
+
+  it('does not lint applied migrations again: a rule added later cannot block the next deploy', async () => {
+    const d = dir({ ...BASE, '0003_truncate.sql': 'TRUNCATE widgets;\n' });
+    await runMigrations(db.pool, { migrations: loadMigrations(d), lint: false });
+    writeFileSync(join(d, '0004_more.sql'), 'CREATE TABLE gadgets (id int);\n');
+
+    const result = await runMigrations(db.pool, { migrations: loadMigrations(d) });
+
+    expect(result.applied.map((m) => m.version)).toEqual([4]);
+  });
+
+  it('fails CREATE INDEX CONCURRENTLY without the no-transaction directive (lint off)', async () => {
     const migrations = loadMigrations(
       dir({ ...BASE, '0003_index_widgets.sql': 'CREATE INDEX CONCURRENTLY widgets_name_idx ON widgets (name);\n' }),
     );
 
-    await expect(runMigrations(db.pool, { migrations })).rejects.toMatchObject({
+    await expect(runMigrations(db.pool, { migrations, lint: false })).rejects.toMatchObject({
       file: '0003_index_widgets.sql',
       sqlState: '25001',
     });
