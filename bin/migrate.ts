@@ -77,6 +77,13 @@ function report(result: MigrationRunResult, target: string, io: CliIo): void {
       io.out(line);
     }
     io.out(`${target} is at version ${result.currentVersion}; ${result.pending.length} migration(s) would be applied.`);
+    for (const attempt of result.failedAttempts) {
+      io.out(
+        `${attempt.file} failed on ${attempt.failedAt.toISOString()} at statement ${attempt.statementIndex} (line ${attempt.line}) ` +
+          `with ${attempt.committedStatements} statement(s) committed; the next run starts it from the top. ` +
+          'See docs/migrations.md, "Repairing a failed no-transaction migration".',
+      );
+    }
     return;
   }
   if (result.applied.length === 0) {

@@ -78,8 +78,24 @@ export interface AppliedMigration {
   readonly durationMs: number;
 }
 
+/** A failed attempt of a no-transaction migration that is still pending (see docs/migrations.md, "Repair"). */
+export interface FailedAttempt {
+  readonly version: number;
+  readonly file: string;
+  readonly failedAt: Date;
+  /** 1-based statement that failed, and its line. */
+  readonly statementIndex: number;
+  readonly line: number;
+  /** Statements of the file that had committed before the failure. */
+  readonly committedStatements: number;
+  readonly sqlState?: string;
+  readonly message: string;
+}
+
 export interface MigrationRunResult {
   readonly plan: boolean;
+  /** Unresolved failed attempts of pending no-transaction migrations (after a run: none left for what it applied). */
+  readonly failedAttempts: readonly FailedAttempt[];
   /** Migrations applied by this run, in order (empty in plan mode). */
   readonly applied: readonly AppliedMigration[];
   /** Migrations not applied: in plan mode, what a run would apply; after a run, empty. */
@@ -112,7 +128,30 @@ CREATE TABLE IF NOT EXISTS crm_meta.schema_migrations (
   applied_by   text NOT NULL
 );
 COMMENT ON TABLE crm_meta.schema_migrations IS 'One row per applied migration, written by the migration runner only.';
+CREATE TABLE IF NOT EXISTS crm_meta.schema_migration_failures (
+  id                    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version               integer NOT NULL CHECK (version > 0),
+  name                  text NOT NULL,
+  checksum              text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+  failed_at             timestamptz NOT NULL DEFAULT clock_timestamp(),
+  statement_index       integer NOT NULL CHECK (statement_index >= 1),
+  line                  integer NOT NULL CHECK (line >= 1),
+  committed_statements  integer NOT NULL CHECK (committed_statements >= 0),
+  sql_state             text,
+  message               text NOT NULL,
+  failed_by             text NOT NULL,
+  resolved_at           timestamptz
+);
+COMMENT ON TABLE crm_meta.schema_migration_failures IS
+  'Failed attempts of -- crm:no-transaction migrations (their earlier statements stay committed); resolved_at is set when the version is applied. Written by the migration runner only.';
 `;
+
+/** Unresolved failed attempts of migrations that are still pending. */
+const OPEN_FAILURES = `
+SELECT version, name, failed_at, statement_index, line, committed_statements, sql_state, message
+FROM crm_meta.schema_migration_failures
+WHERE resolved_at IS NULL
+ORDER BY version, failed_at`;
 
 /**
  * Statements that build an index CONCURRENTLY. They take SHARE UPDATE EXCLUSIVE, which no read
@@ -289,6 +328,7 @@ export async function runMigrations(
       const version = Math.max(0, ...history.map((row) => row.version));
       return {
         plan,
+        failedAttempts: await readFailedAttempts(client),
         applied: [],
         pending: pending.map(summary),
         previousVersion: version,
@@ -332,7 +372,15 @@ export async function runMigrations(
       options.onProgress?.({ type: 'applied', ...result });
     }
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-    return { plan, applied, pending: [], previousVersion, currentVersion, latestVersion };
+    return {
+      plan,
+      failedAttempts: await readFailedAttempts(client),
+      applied,
+      pending: [],
+      previousVersion,
+      currentVersion,
+      latestVersion,
+    };
   } catch (err) {
     failure = err instanceof Error ? err : new Error(String(err));
     throw err;
@@ -347,6 +395,33 @@ export async function runMigrations(
 function refuseLintFindings(pending: readonly Migration[]): void {
   const findings = lintMigrations(pending);
   if (findings.length > 0) throw new MigrationLintError(findings, formatFindings(findings));
+}
+
+async function readFailedAttempts(client: PoolClient): Promise<FailedAttempt[]> {
+  const exists = await client.query<{ t: string | null }>(
+    "SELECT to_regclass('crm_meta.schema_migration_failures')::text AS t",
+  );
+  if (!exists.rows[0].t) return [];
+  const { rows } = await client.query<{
+    version: number;
+    name: string;
+    failed_at: Date;
+    statement_index: number;
+    line: number;
+    committed_statements: number;
+    sql_state: string | null;
+    message: string;
+  }>(OPEN_FAILURES);
+  return rows.map((r) => ({
+    version: r.version,
+    file: `${pad(r.version)}_${r.name}.sql`,
+    failedAt: r.failed_at,
+    statementIndex: r.statement_index,
+    line: r.line,
+    committedStatements: r.committed_statements,
+    sqlState: r.sql_state ?? undefined,
+    message: r.message,
+  }));
 }
 
 function summary(m: Migration): MigrationSummary {
@@ -427,14 +502,21 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
         await client.query(statement.text);
       } catch (err) {
         const note = before ? await dropLeftoverIndexes(client, before, timeouts) : undefined;
-        throw fail(index, err, note);
+        throw await recordFailure(client, migration, index, fail(index, err, note), ctx.appliedBy);
       }
       const skipped = await skippedInvalidIndex(client, statement.masked);
-      if (skipped) throw fail(index, new Error(skipped));
+      if (skipped) throw await recordFailure(client, migration, index, fail(index, new Error(skipped)), ctx.appliedBy);
     }
     await resetSession(client);
     const durationMs = Math.round(performance.now() - started);
+    // The history row and the resolution of earlier failed attempts commit together.
+    await client.query('BEGIN');
     await record(durationMs);
+    await client.query(
+      'UPDATE crm_meta.schema_migration_failures SET resolved_at = clock_timestamp() WHERE version = $1 AND resolved_at IS NULL',
+      [migration.version],
+    );
+    await client.query('COMMIT');
     return { version: migration.version, name: migration.name, durationMs };
   }
 
@@ -462,6 +544,52 @@ async function applyOne(client: PoolClient, migration: Migration, ctx: ApplyCont
       throw fail(statements.length, err);
     }
     throw fail(index, err);
+  }
+}
+
+/**
+ * Records a failed attempt of a no-transaction migration (its statements before `index` stay
+ * committed), so `--plan` and the repair runbook can show what happened. Returns the error to
+ * throw; if even the record fails (the connection is gone), the error says so.
+ */
+async function recordFailure(
+  client: PoolClient,
+  migration: Migration,
+  index: number,
+  error: MigrationError,
+  failedBy: string,
+): Promise<MigrationError> {
+  try {
+    await client.query(
+      `INSERT INTO crm_meta.schema_migration_failures
+         (version, name, checksum, statement_index, line, committed_statements, sql_state, message, failed_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        migration.version,
+        migration.name,
+        migration.checksum,
+        index + 1,
+        error.line,
+        index,
+        error.sqlState ?? null,
+        error.message,
+        failedBy,
+      ],
+    );
+    return error;
+  } catch (err) {
+    return new MigrationError(
+      {
+        ...error,
+        note: [
+          error.note,
+          `The failed attempt could not be recorded in crm_meta.schema_migration_failures (${pgError(err).message}).`,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      },
+      { cause: error.cause },
+    );
   }
 }
 

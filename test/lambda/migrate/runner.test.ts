@@ -393,6 +393,57 @@ describe('runMigrations', () => {
     expect(await history()).toHaveLength(2);
   });
 
+  it('records a failed attempt of a no-transaction migration, shows it in plan mode, and resolves it once the file applies', async () => {
+    const d = dir({
+      ...BASE,
+      '0003_names.sql':
+        '-- crm:no-transaction\nCREATE TABLE IF NOT EXISTS gadgets (id int);\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS widgets_id_key ON widgets (id);\nINSERT INTO no_such_table VALUES (1);\n',
+    });
+    const migrations = loadMigrations(d);
+
+    await expect(runMigrations(db.pool, { migrations, appliedBy: 'ci@deploy' })).rejects.toMatchObject({
+      statementIndex: 3,
+      sqlState: '42P01',
+    });
+
+    const plan = await runMigrations(db.pool, { migrations, plan: true });
+    expect(plan.pending.map((m) => m.version)).toEqual([3]);
+    expect(plan.failedAttempts).toEqual([
+      expect.objectContaining({
+        version: 3,
+        file: '0003_names.sql',
+        statementIndex: 3,
+        line: 4,
+        committedStatements: 2,
+        sqlState: '42P01',
+        message: expect.stringMatching(/^0003_names\.sql failed at statement 3 \(line 4\): relation "no_such_table"/),
+      }),
+    ]);
+    const { rows: recorded } = await db.pool.query('SELECT failed_by FROM crm_meta.schema_migration_failures');
+    expect(recorded).toEqual([{ failed_by: 'ci@deploy' }]);
+    // The committed statements are there: the repair is to make the rest succeed and run again.
+    expect((await db.pool.query("SELECT to_regclass('gadgets') IS NOT NULL AS g")).rows).toEqual([{ g: true }]);
+
+    await db.pool.query('CREATE TABLE no_such_table (id int)');
+    const result = await runMigrations(db.pool, { migrations });
+
+    expect(result.applied.map((m) => m.version)).toEqual([3]);
+    expect(result.failedAttempts).toEqual([]);
+    const { rows } = await db.pool.query(
+      'SELECT version, resolved_at IS NOT NULL AS resolved FROM crm_meta.schema_migration_failures',
+    );
+    expect(rows).toEqual([{ version: 3, resolved: true }]);
+  });
+
+  it('records nothing for a failing transactional migration: it rolled back whole', async () => {
+    const d = dir({ ...BASE, '0003_broken.sql': 'CREATE TABLE t3 (id int);\nSELECT 1/0;\n' });
+
+    await expect(runMigrations(db.pool, { migrations: loadMigrations(d) })).rejects.toThrow(/division by zero/);
+
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM crm_meta.schema_migration_failures');
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
   it.each([
     ['search_path', 'SET search_path = nowhere;\nCREATE TABLE public.a (id int);\n'],
     ['default_transaction_read_only', 'SET default_transaction_read_only = on;\nCREATE TABLE a (id int);\n'],
