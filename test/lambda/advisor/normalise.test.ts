@@ -48,3 +48,20 @@ describe('explainSql', () => {
     expect(explainSql('CREATE INDEX ON t (a)')).toBeUndefined();
   });
 });
+
+describe('normaliseStatement reads SQL with the project lexer', () => {
+  it('removes a literal after a quoted identifier with a doubled quote', () => {
+    expect(normaliseStatement(`SELECT "a""b" FROM t WHERE email = 'ann@example.com'`, 200)).toBe(
+      'SELECT "a""b" FROM t WHERE email = ?',
+    );
+  });
+
+  it('follows standard_conforming_strings as the session that sent the text did (the old lexer kept the secret)', () => {
+    const text = String.raw`SELECT 'C:\' AS dir, 'secret' AS pw`;
+
+    expect(normaliseStatement(text, 200)).toBe('SELECT ? AS dir, ? AS pw');
+    expect(
+      normaliseStatement(String.raw`SELECT 'it\'s' AS a, 'secret' AS pw`, 200, { standardConformingStrings: false }),
+    ).toBe('SELECT ? AS a, ? AS pw');
+  });
+});
