@@ -98,7 +98,7 @@ const ALTER_TABLE = new RegExp(
 );
 const DROP_TABLE = /\bDROP\s+TABLE\b/i;
 const DROP_SCHEMA = /^DROP\s+SCHEMA\b/i;
-const TRUNCATE = /\bTRUNCATE\b/i;
+const TRUNCATE = /^TRUNCATE\b/i;
 const DROP_INDEX = /^DROP\s+INDEX\b(?!\s+CONCURRENTLY\b)/i;
 const REINDEX = /^REINDEX\b/i;
 const VACUUM_FULL = /^VACUUM\b(?:\s*\([^)]*\bFULL\b(?!\s+(?:false|off|0)\b)[^)]*\)|\s+FULL\b)/i;
@@ -160,14 +160,21 @@ interface LintUnit {
   readonly code: string;
   readonly text: string;
   readonly line: number;
+  /** Where the SQL statement starts in `code`: after PL/pgSQL control words in a DO block. */
+  readonly lead: number;
 }
 
+/** PL/pgSQL control structure before a statement in a DO block: `BEGIN`, `IF ... THEN`, `LOOP`, ... */
+const PLPGSQL_PREFIX =
+  /^(?:\s*(?:BEGIN|DECLARE|ELSE|LOOP|END\s+(?:IF|LOOP|CASE)|EXCEPTION\s+WHEN\b[\s\S]*?\bTHEN|(?:IF|ELSIF|WHEN)\b[\s\S]*?\bTHEN|(?:FOR|WHILE)\b[\s\S]*?\bLOOP)\b)*\s*/i;
+
 /** Top-level statements plus the statements inside DO blocks (which run at migration time). */
-function lintUnits(sql: string, lineOffset = 0): LintUnit[] {
+function lintUnits(sql: string, lineOffset = 0, inDo = false): LintUnit[] {
   const units: LintUnit[] = [];
   for (const statement of splitStatements(sql)) {
     const line = statement.line + lineOffset;
-    units.push({ code: statement.masked, text: statement.text, line });
+    const lead = inDo ? (PLPGSQL_PREFIX.exec(statement.masked)?.[0].length ?? 0) : 0;
+    units.push({ code: statement.masked, text: statement.text, line, lead });
     if (/^DO\b/i.test(statement.masked)) {
       const tag = /\$(?:[A-Za-z_][\w]*)?\$/.exec(statement.masked);
       if (!tag) continue;
@@ -175,7 +182,7 @@ function lintUnits(sql: string, lineOffset = 0): LintUnit[] {
       const bodyEnd = statement.text.indexOf(tag[0], bodyStart);
       if (bodyEnd === -1) continue;
       const linesBefore = statement.text.slice(0, bodyStart).split('\n').length - 1;
-      units.push(...lintUnits(statement.text.slice(bodyStart, bodyEnd), line - 1 + linesBefore));
+      units.push(...lintUnits(statement.text.slice(bodyStart, bodyEnd), line - 1 + linesBefore, true));
     }
   }
   return units;
@@ -231,12 +238,13 @@ export function lintMigration(migration: Pick<Migration, 'file' | 'sql'>): LintF
     ['lock-table', LOCK_TABLE],
   ];
   for (const unit of units) {
+    const statement = unit.code.slice(unit.lead);
     for (const [rule, re] of statementRules) {
-      const m = re.exec(unit.code);
-      if (m) report(rule, unit, m.index);
+      const m = re.exec(statement);
+      if (m) report(rule, unit, unit.lead + m.index);
     }
-    if (REINDEX.test(unit.code) && !/\bCONCURRENTLY\b/i.test(unit.code)) report('reindex', unit, 0);
-    if (!noTransaction && CONCURRENTLY.test(unit.code)) report('concurrently-in-transaction', unit, 0);
+    if (REINDEX.test(statement) && !/\bCONCURRENTLY\b/i.test(statement)) report('reindex', unit, unit.lead);
+    if (!noTransaction && CONCURRENTLY.test(statement)) report('concurrently-in-transaction', unit, unit.lead);
     for (const m of unit.code.matchAll(CREATE_INDEX)) {
       if (!m[1] && !created.has(foldName(m[2]))) report('create-index', unit, m.index ?? 0);
     }

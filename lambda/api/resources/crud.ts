@@ -77,6 +77,11 @@ export interface Hooks {
   afterWrite?(db: Db, before: Row | null, after: Row, actor: Actor, input: Row): Promise<void>;
   /** Re-reads the record when afterWrite changed what its representation shows. */
   readonly rereadAfterWrite?: boolean;
+  /**
+   * Deletes the locked record permanently instead of a plain DELETE (contacts: erasure, which also
+   * blanks the person's data in the audit trail). Returns what the purge audit row records.
+   */
+  purge?(db: Db, id: string): Promise<Record<string, { from: unknown; to: unknown }> | null>;
 }
 
 export interface ResourceSpec {
@@ -334,13 +339,15 @@ export class Resource {
         const before = await this.findById(db, id, { includeDeleted: true, lock: true });
         if (!before) throw notFound(`No ${this.spec.entity} with this id.`);
         assertVersion(expected, before.version as number);
-        await db.query(`DELETE FROM ${this.spec.table} WHERE id = $1`, [id]);
+        const hooks = this.spec.hooks;
+        const diff = hooks?.purge ? await hooks.purge(db, id) : null;
+        if (!hooks?.purge) await db.query(`DELETE FROM ${this.spec.table} WHERE id = $1`, [id]);
         await audit(db, {
           actor: actor.userId,
           action: `${this.spec.entity}.purge`,
           entity: this.spec.entity,
           entityId: id,
-          diff: null,
+          diff,
         });
       });
     } catch (err) {

@@ -138,8 +138,12 @@ const CASES: readonly Case[] = [
   },
   {
     rule: 'truncate',
-    flagged: ['TRUNCATE crm.deals;'],
-    safe: ['DELETE FROM crm.deals WHERE id IN (SELECT id FROM crm.deals WHERE amount < 500 LIMIT 1000);'],
+    flagged: ['TRUNCATE crm.deals;', 'TRUNCATE TABLE ONLY crm.deals;'],
+    safe: [
+      'DELETE FROM crm.deals WHERE id IN (SELECT id FROM crm.deals WHERE amount < 500 LIMIT 1000);',
+      // The privilege, not the statement.
+      'REVOKE TRUNCATE ON crm.deals FROM PUBLIC;',
+    ],
   },
   {
     rule: 'vacuum-full',
@@ -147,7 +151,14 @@ const CASES: readonly Case[] = [
     safe: [`${NO_TX}VACUUM (ANALYZE) crm.deals;`, `${NO_TX}VACUUM (FULL false) crm.deals;`],
   },
   { rule: 'cluster', flagged: ['CLUSTER crm.deals USING deals_pkey;'] },
-  { rule: 'lock-table', flagged: ['LOCK TABLE crm.deals IN ACCESS EXCLUSIVE MODE;', 'LOCK crm.deals;'] },
+  {
+    rule: 'lock-table',
+    flagged: [
+      'LOCK TABLE crm.deals IN ACCESS EXCLUSIVE MODE;',
+      'LOCK crm.deals;',
+      'DO $$\nBEGIN\n  IF true THEN\n    LOCK TABLE crm.deals;\n  END IF;\nEND\n$$;',
+    ],
+  },
 ];
 
 let db: TestDatabase;
