@@ -62,6 +62,10 @@ function renderFinding(f: Finding, n: number): string[] {
   out.push(`   Action: ${f.action.description}`);
   for (const sql of f.action.sql ?? []) out.push(`     ${sql}`);
   if (f.action.config) out.push(`   Config: ${f.action.config.field} = ${f.action.config.value}`);
+  if (f.action.alternative) {
+    out.push(`   Alternative: ${f.action.alternative.description}`);
+    for (const sql of f.action.alternative.sql) out.push(`     ${sql}`);
+  }
   return out;
 }
 

@@ -25,6 +25,8 @@ export interface FindingAction {
   readonly sql?: readonly string[];
   /** The deployment-config field to change (lib/config), and the value to set it to. */
   readonly config?: { readonly field: string; readonly value: string | number };
+  /** Another way to the same end, when the direct one is too disruptive (e.g. an online table change). */
+  readonly alternative?: { readonly description: string; readonly sql: readonly string[] };
 }
 
 export interface Finding {
