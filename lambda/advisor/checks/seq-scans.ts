@@ -108,7 +108,8 @@ export const seqScans: Check = {
         candidates = c.rows.map((q) => {
           const full = normaliseStatement(q.query, Number.MAX_SAFE_INTEGER);
           const cols = filterColumns(full, r.columns);
-          cols.forEach((col, i) => columnVotes.set(col, (columnVotes.get(col) ?? 0) + q.total_ms / (i + 1)));
+          for (const [i, col] of cols.entries())
+            columnVotes.set(col, (columnVotes.get(col) ?? 0) + q.total_ms / (i + 1));
           return {
             queryId: q.queryid,
             statement: shownStatement(q.query, ctx.thresholds.statements.textLength),
