@@ -23,16 +23,17 @@
  *   max_wal_size                  ≥ 4 GB    checkpoints spaced by time, not forced by WAL volume
  *   checkpoint_completion_target  ≥ 0.9     checkpoint writes spread over the interval
  *   effective_io_concurrency      ≥ 200     SSD storage serves many concurrent reads (bitmap heap scans, prefetch)
- *   wal_compression               lz4       full-page images compressed: less WAL, cheap CPU (not pgtune; PostgreSQL 15+)
+ *   wal_compression               lz4       full-page images compressed: less WAL, cheap CPU (not pgtune;
+ *                                           zstd or pglz when the server is built without lz4)
  *   jit                           off       OLTP statements are short; JIT compile time costs more than it saves (not pgtune)
  */
 import { CONFIG_FIELDS } from '../config-fields';
 import type { Check, CheckContext, CheckResult, Finding, Severity } from '../types';
 
-type Setting = { name: string; setting: string; unit: string | null };
+type Setting = { name: string; setting: string; unit: string | null; enumvals: string[] | null };
 
 const SQL = `
-  SELECT name, setting, unit FROM pg_settings
+  SELECT name, setting, unit, enumvals FROM pg_settings
    WHERE name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem',
                   'random_page_cost', 'max_connections', 'min_wal_size', 'max_wal_size',
                   'checkpoint_completion_target', 'effective_io_concurrency', 'wal_compression', 'jit')`;
@@ -42,7 +43,8 @@ interface PlainParam {
   /** Whether the current setting (pg_settings.setting, in its unit) already meets the rule. */
   readonly ok: (setting: Setting) => boolean;
   readonly current: (setting: Setting) => string | number;
-  readonly recommended: string | number;
+  /** The value to set; may depend on what the server offers (its enumvals). */
+  readonly recommended: string | number | ((setting: Setting) => string | number);
   readonly rule: string;
   readonly field: string;
   readonly note: string;
@@ -89,8 +91,9 @@ const PGTUNE_RDS: readonly PlainParam[] = [
     name: 'wal_compression',
     ok: (s) => s.setting !== 'off',
     current: (s) => s.setting,
-    recommended: 'lz4',
-    rule: 'compress full-page images (lz4: cheap CPU)',
+    // lz4 where the server is built with it (cheapest CPU), else zstd, else the built-in pglz ('on')
+    recommended: (s) => ['lz4', 'zstd'].find((v) => s.enumvals?.includes(v)) ?? 'on',
+    rule: 'compress full-page images (lz4, zstd or pglz, as the server offers)',
     field: CONFIG_FIELDS.walCompression,
     note: 'Full-page images after each checkpoint are most of the WAL of an update-heavy workload; compressing them cuts WAL volume, replication and backup traffic.',
   },
@@ -179,15 +182,16 @@ export const parameters: Check = {
     for (const p of PGTUNE_RDS) {
       const setting = s[p.name];
       if (!setting || p.ok(setting)) continue;
+      const recommended = typeof p.recommended === 'function' ? p.recommended(setting) : p.recommended;
       findings.push({
         id: `parameter-${p.name}`,
         severity: known ? 'low' : 'info',
-        title: `${p.name} is ${p.current(setting)}; ${p.recommended}${typeof p.recommended === 'number' && p.name.endsWith('wal_size') ? ' MB' : ''} recommended`,
+        title: `${p.name} is ${p.current(setting)}; ${recommended}${p.name.endsWith('wal_size') ? ' MB' : ''} recommended`,
         subject: p.name,
-        evidence: { parameter: p.name, current: p.current(setting), recommended: p.recommended, rule: p.rule },
+        evidence: { parameter: p.name, current: p.current(setting), recommended, rule: p.rule },
         action: {
           description: known ? p.note : `Local database: for reference only. ${p.note}`,
-          config: { field: p.field, value: p.recommended },
+          config: { field: p.field, value: recommended },
         },
       });
     }
