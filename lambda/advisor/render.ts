@@ -89,6 +89,15 @@ const METRIC_LABELS: [keyof AdvisorMetrics, string][] = [
   ['xidWraparoundRatio', 'XID wraparound progress'],
   ['databaseSizeBytes', 'Database size'],
   ['statementsTracked', 'Statements tracked'],
+  ['statementDeallocations', 'pg_stat_statements deallocations'],
+  ['invalidIndexes', 'INVALID indexes'],
+  ['foreignKeysWithoutIndex', 'Foreign keys without index'],
+  ['blockedSessions', 'Blocked sessions'],
+  ['inactiveReplicationSlots', 'Inactive replication slots'],
+  ['replicationSlotRetainedWalBytes', 'WAL held by inactive slots'],
+  ['tempFileBytes', 'Temp files written'],
+  ['checkpointsRequestedRatio', 'Checkpoints requested'],
+  ['statisticsAgeSeconds', 'Statistics age'],
 ];
 
 function summaryLine(report: AdvisorReport): string {
