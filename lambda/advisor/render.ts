@@ -3,6 +3,7 @@
  * the .txt in S3) and `renderSummary` (the short SNS message). Evidence is formatted by key
  * suffix: `…Bytes` as sizes, `…Ratio` as percentages, `…Ms` / `…Seconds` as durations.
  */
+import { shortenKeepingWhere } from './statement-text';
 import type { AdvisorMetrics, AdvisorReport, EvidenceRow, EvidenceScalar, Finding } from './types';
 import { SEVERITIES } from './types';
 
@@ -39,7 +40,9 @@ export function renderTable(rows: readonly EvidenceRow[], indent = '', maxCell =
   const cells = rows.map((r) =>
     keys.map((k) => {
       const s = formatValue(k, r[k] ?? null);
-      return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
+      if (s.length <= maxCell) return s;
+      // statement text keeps its WHERE clause: that is the part that says which index is missing
+      return /^statement/.test(k) ? shortenKeepingWhere(s, maxCell) : `${s.slice(0, maxCell - 1)}…`;
     }),
   );
   const widths = keys.map((k, c) => Math.max(k.length, ...cells.map((row) => row[c].length)));

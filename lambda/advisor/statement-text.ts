@@ -6,10 +6,14 @@
 import { normaliseStatement } from './normalise';
 
 export function shownStatement(query: string, maxLength: number): string {
-  const full = normaliseStatement(query, Number.MAX_SAFE_INTEGER);
+  return shortenKeepingWhere(normaliseStatement(query, Number.MAX_SAFE_INTEGER), maxLength);
+}
+
+/** Cuts already-normalised text to `maxLength` characters, shortening what precedes WHERE first. */
+export function shortenKeepingWhere(full: string, maxLength: number): string {
   if (full.length <= maxLength) return full;
   const where = /\bWHERE\b/i.exec(full);
-  if (!where) return normaliseStatement(query, maxLength);
+  if (!where) return `${full.slice(0, Math.max(0, maxLength - 1)).trimEnd()}…`;
   const tail = full.slice(where.index);
   // the WHERE clause gets up to two thirds of the room, the start of the statement the rest
   const tailRoom = Math.min(tail.length, Math.floor((maxLength * 2) / 3));

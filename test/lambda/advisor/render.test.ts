@@ -56,6 +56,13 @@ const top = finding({ id: 'top-statements-by-total-time', severity: 'info', titl
 describe('renderReport', () => {
   const text = renderReport(reportWith([sequence, duplicate, workMem, top]));
 
+  it('cuts a long statement cell before its WHERE clause, not through it', () => {
+    const statement = `SELECT ${Array.from({ length: 12 }, (_, i) => `column_${i}`).join(', ')} FROM crm.contacts WHERE phone = $1`;
+    const lines = renderTable([{ statement, calls: 3 }]);
+    expect(lines[2]).toMatch(/^SELECT column_0, .* … WHERE phone = \$1\s+3$/);
+    expect(lines[2].length).toBeLessThanOrEqual(70 + 2 + 'calls'.length);
+  });
+
   it("prints an action's alternative after its SQL", () => {
     const widen = finding({
       id: 'sequence-exhaustion',
