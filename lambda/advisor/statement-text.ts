@@ -15,9 +15,12 @@ export function shortenKeepingWhere(full: string, maxLength: number): string {
   const where = /\bWHERE\b/i.exec(full);
   if (!where) return `${full.slice(0, Math.max(0, maxLength - 1)).trimEnd()}…`;
   const tail = full.slice(where.index);
-  // the WHERE clause gets up to two thirds of the room, the start of the statement the rest
-  const tailRoom = Math.min(tail.length, Math.floor((maxLength * 2) / 3));
-  const headRoom = Math.max(maxLength - tailRoom - 3, 10);
+  // the start keeps at least `<verb> … FROM <table>` (up to half the room); the WHERE clause the rest
+  const from = /\bFROM\s+\S+/i.exec(full);
+  const wantedHead = from && from.index < where.index ? from.index + from[0].length : Math.floor(maxLength / 3);
+  const minHead = Math.min(wantedHead, Math.floor(maxLength / 2));
+  const headRoom = Math.max(maxLength - tail.length - 3, minHead, 1);
+  const tailRoom = Math.max(maxLength - headRoom - 3, 1);
   const head = `${full.slice(0, headRoom).trimEnd()} … `;
   const shownTail = tail.length > tailRoom ? `${tail.slice(0, Math.max(tailRoom - 1, 0)).trimEnd()}…` : tail;
   return `${head}${shownTail}`;

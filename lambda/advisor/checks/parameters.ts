@@ -188,7 +188,12 @@ export const parameters: Check = {
         severity: known ? 'low' : 'info',
         title: `${p.name} is ${p.current(setting)}; ${recommended}${p.name.endsWith('wal_size') ? ' MB' : ''} recommended`,
         subject: p.name,
-        evidence: { parameter: p.name, current: p.current(setting), recommended, rule: p.rule },
+        evidence: {
+          parameter: p.name,
+          current: p.current(setting),
+          recommended: p.name.endsWith('wal_size') ? `${recommended} MB` : recommended,
+          rule: p.rule,
+        },
         action: {
           description: known ? p.note : `Local database: for reference only. ${p.note}`,
           config: { field: p.field, value: recommended },

@@ -67,6 +67,21 @@ const PREDICATE = new RegExp(
   'gi',
 );
 
+/** Operators a b-tree cannot serve with a leading wildcard: they want a trigram index. */
+const PATTERN_OPS = /^i?like$/i;
+
+/** The table's columns a statement's WHERE clause compares with LIKE/ILIKE (patterns). */
+export function patternColumns(statement: string, tableColumns: readonly string[]): Set<string> {
+  const where = /\bWHERE\b([\s\S]*)/i.exec(statement);
+  const known = new Map(tableColumns.map((c) => [c.toLowerCase(), c]));
+  const out = new Set<string>();
+  for (const m of where?.[1].matchAll(PREDICATE) ?? []) {
+    const col = known.get(m[2].toLowerCase());
+    if (col && PATTERN_OPS.test(m[3])) out.add(col);
+  }
+  return out;
+}
+
 /** The table's columns a statement's WHERE clause compares, in order; equality ones first. */
 export function filterColumns(statement: string, tableColumns: readonly string[]): string[] {
   const where = /\bWHERE\b([\s\S]*?)(?:\bGROUP\s+BY\b|\bORDER\s+BY\b|\bLIMIT\b|\bRETURNING\b|$)/i.exec(statement);
@@ -97,6 +112,7 @@ export const seqScans: Check = {
       let candidates: EvidenceRow[] = [];
       let parallelWorkerScans = 0;
       const columnVotes = new Map<string, number>();
+      const patterns = new Set<string>();
       if (ctx.hasPgStatStatements) {
         const c = await ctx.db.query<{ queryid: string; query: string; calls: string; total_ms: number }>(
           CANDIDATES_SQL,
@@ -108,6 +124,7 @@ export const seqScans: Check = {
         candidates = c.rows.map((q) => {
           const full = normaliseStatement(q.query, Number.MAX_SAFE_INTEGER);
           const cols = filterColumns(full, r.columns);
+          for (const col of patternColumns(full, r.columns)) patterns.add(col);
           for (const [i, col] of cols.entries())
             columnVotes.set(col, (columnVotes.get(col) ?? 0) + q.total_ms / (i + 1));
           return {
@@ -127,6 +144,8 @@ export const seqScans: Check = {
         .sort((a, b) => b[1] - a[1])
         .map(([col]) => col);
       const column = unindexed[0];
+      // LIKE/ILIKE '%…%' cannot use a b-tree: a trigram index (pg_trgm, installed by the migrations) can
+      const trigram = column !== undefined && patterns.has(column);
       findings.push({
         id: 'seq-scan-heavy-table',
         severity: seqTupRead >= t.mediumTupRead ? 'medium' : 'low',
@@ -146,10 +165,14 @@ export const seqScans: Check = {
         },
         action: {
           description: column
-            ? `Missing-index candidate: the statements that scan it filter on ${column}. Confirm with EXPLAIN that the filter is selective, then add the index in a migration (CONCURRENTLY: writes continue).`
+            ? `Missing-index candidate: the statements that scan it filter on ${column}${trigram ? ' with LIKE/ILIKE patterns, which a b-tree cannot serve: a trigram index can' : ''}. Confirm with EXPLAIN that the filter is selective, then add the index in a migration (CONCURRENTLY: writes continue).`
             : 'Missing-index candidate: find the WHERE/JOIN columns of the statements that scan it (candidateStatements, or pg_stat_statements), confirm with EXPLAIN, and add an index in a migration.',
           sql: column
-            ? [`CREATE INDEX CONCURRENTLY ON ${r.table_name} (${quoteIdent(column)});`]
+            ? [
+                trigram
+                  ? `CREATE INDEX CONCURRENTLY ON ${r.table_name} USING gin (${quoteIdent(column)} gin_trgm_ops);`
+                  : `CREATE INDEX CONCURRENTLY ON ${r.table_name} (${quoteIdent(column)});`,
+              ]
             : [
                 `SELECT queryid, calls, mean_exec_time, query FROM pg_stat_statements WHERE query ILIKE '%${r.relname.replace(/'/g, "''")}%' ORDER BY total_exec_time DESC LIMIT 10;`,
                 `CREATE INDEX CONCURRENTLY ON ${r.table_name} (<filter column>);`,

@@ -53,16 +53,24 @@ export const unusedIndexes: Check = {
     };
     const minAgeSeconds = t.minStatsAgeDays * 86_400;
     if (rows.length > 0 && ctx.statisticsAgeSeconds < minAgeSeconds) {
-      const ageDays = Math.round((ctx.statisticsAgeSeconds / 86_400) * 10) / 10;
+      const age = ctx.statisticsAgeSeconds;
+      const ageText =
+        age < 120
+          ? `${Math.round(age)} second(s)`
+          : age < 3600
+            ? `${Math.round(age / 60)} minute(s)`
+            : age < 86_400
+              ? `${Math.round(age / 3600)} hour(s)`
+              : `${Math.round((age / 86_400) * 10) / 10} day(s)`;
       findings.push({
         id: 'unused-indexes-pending',
         severity: 'info',
-        title: `${rows.length} index(es) not scanned yet, but the statistics are only ${ageDays} day(s) old: too early to call them unused`,
+        title: `${rows.length} index(es) not scanned yet, but the statistics are only ${ageText} old: too early to call them unused`,
         evidence: {
           candidates: rows.length,
           totalBytes: metrics.unusedIndexBytes,
           statisticsAgeSeconds: Math.round(ctx.statisticsAgeSeconds),
-          requiredAgeSeconds: minAgeSeconds,
+          requiredAgeDays: t.minStatsAgeDays,
         },
         action: {
           description: `Nothing to do: index usage is judged once the statistics cover ${t.minStatsAgeDays} days (a failover, crash recovery or pg_stat_reset starts them again).`,

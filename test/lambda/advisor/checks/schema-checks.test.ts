@@ -234,6 +234,32 @@ describe('seq-scan-heavy-table: the missing index, by column, with parallel scan
   });
 });
 
+describe('seq-scan-heavy-table: pattern filters get a trigram index, not a b-tree', () => {
+  it('suggests gin_trgm_ops for a column searched with ILIKE, and the index it gives serves the search', async () => {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    await client.query('CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)');
+    await client.query(
+      "INSERT INTO notes SELECT g, 'note number ' || g || ' about pricing' FROM generate_series(1, 20000) g",
+    );
+    await client.query('ANALYZE notes');
+    for (let i = 0; i < 6; i++) await client.query('SELECT id FROM notes WHERE body ILIKE $1', [`%number ${i}7 %`]);
+    await flushStats(async () => {
+      const { rows } = await client.query("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'notes'");
+      return Number(rows[0]?.seq_scan ?? 0) >= 6;
+    });
+
+    const f = only(await runChecks(client, [seqScans]), 'seq-scan-heavy-table', 'public.notes');
+
+    expect(f.evidence.suggestedColumn).toBe('body');
+    expect(f.action.sql).toEqual(['CREATE INDEX CONCURRENTLY ON public.notes USING gin (body gin_trgm_ops);']);
+    await runActionSql(client, f.action.sql ?? []);
+    const plan = await client.query<{ 'QUERY PLAN': string }>(
+      "EXPLAIN (COSTS OFF) SELECT id FROM notes WHERE body ILIKE '%number 17 %'",
+    );
+    expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Bitmap Index Scan on notes_body_idx/);
+  });
+});
+
 describe('after a statistics reset: gates on pg_class.reltuples, unused indexes wait', () => {
   beforeAll(async () => {
     await client.query('CREATE TABLE contacts (id int PRIMARY KEY, last_name text NOT NULL, city text)');
