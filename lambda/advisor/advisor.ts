@@ -4,17 +4,25 @@
  * Read-only: every statement is a SELECT on statistics views and settings.
  */
 import { errorMessage } from '../shared/errors';
+import { blockedSessions } from './checks/blocked-sessions';
 import { cacheHit } from './checks/cache-hit';
+import { checkpoints } from './checks/checkpoints';
 import { connections } from './checks/connections';
 import { deadTuples } from './checks/dead-tuples';
 import { duplicateIndexes } from './checks/duplicate-indexes';
+import { foreignKeyIndexes } from './checks/foreign-key-indexes';
+import { invalidIndexes } from './checks/invalid-indexes';
+import { notValidConstraints } from './checks/not-valid-constraints';
 import { parameters } from './checks/parameters';
+import { replicationSlots } from './checks/replication-slots';
 import { seqScans } from './checks/seq-scans';
 import { sequences } from './checks/sequences';
 import { sessions } from './checks/sessions';
+import { tempFiles } from './checks/temp-files';
 import { topStatements } from './checks/top-statements';
 import { unusedIndexes } from './checks/unused-indexes';
 import { vacuumAnalyze } from './checks/vacuum-analyze';
+import { groupRelatedFindings } from './group-findings';
 import { instanceClassMemoryGiB } from './instance-classes';
 import { ADVISOR_SQL_MARKER } from './sql-marker';
 import { resolveThresholds, type ThresholdOverrides } from './thresholds';
@@ -33,15 +41,22 @@ import {
 /** Every check, in report order within a severity. */
 export const ALL_CHECKS: readonly Check[] = [
   sessions,
+  blockedSessions,
   connections,
+  replicationSlots,
   sequences,
   vacuumAnalyze,
   deadTuples,
+  invalidIndexes,
+  notValidConstraints,
   cacheHit,
   topStatements,
+  tempFiles,
   seqScans,
+  foreignKeyIndexes,
   unusedIndexes,
   duplicateIndexes,
+  checkpoints,
   parameters,
 ];
 
@@ -63,7 +78,10 @@ const SERVER_SQL = `
   SELECT current_database() AS database, current_setting('server_version') AS server_version,
          to_char((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) AT TIME ZONE 'UTC',
                  'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS stats_since,
-         EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_installed`;
+         EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss_installed,
+         EXTRACT(EPOCH FROM clock_timestamp() - COALESCE(
+           (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+           pg_postmaster_start_time()))::float8 AS statistics_age_seconds`;
 
 async function pgStatStatementsStatus(db: Queryable, installed: boolean): Promise<PgStatStatementsStatus> {
   if (!installed) return 'not-installed';
@@ -89,9 +107,13 @@ export async function runAdvisor(session: Queryable, options: AdvisorOptions = {
   const generatedAt = now().toISOString();
   const thresholds = resolveThresholds(options.thresholds);
   const server = (
-    await db.query<{ database: string; server_version: string; stats_since: string | null; pgss_installed: boolean }>(
-      SERVER_SQL,
-    )
+    await db.query<{
+      database: string;
+      server_version: string;
+      stats_since: string | null;
+      pgss_installed: boolean;
+      statistics_age_seconds: number;
+    }>(SERVER_SQL)
   ).rows[0];
   const pgss = await pgStatStatementsStatus(db, server.pgss_installed);
   const memoryGiB =
@@ -103,10 +125,11 @@ export async function runAdvisor(session: Queryable, options: AdvisorOptions = {
     hasPgStatStatements: pgss === 'available',
     memoryBytes: memoryGiB === undefined ? undefined : memoryGiB * 1024 ** 3,
     instanceClass: options.instanceClass,
+    statisticsAgeSeconds: server.statistics_age_seconds,
   };
 
   const findings: Finding[] = [];
-  let metrics: AdvisorMetrics = {};
+  let metrics: AdvisorMetrics = { statisticsAgeSeconds: Math.round(server.statistics_age_seconds) };
   for (const check of options.checks ?? ALL_CHECKS) {
     try {
       const result = await check.run(ctx);
@@ -133,7 +156,7 @@ export async function runAdvisor(session: Queryable, options: AdvisorOptions = {
   }
 
   const rank = (s: Severity) => SEVERITIES.indexOf(s);
-  const sorted = findings
+  const sorted = groupRelatedFindings(findings)
     .map((f, i) => ({ f, i }))
     .sort((a, b) => rank(a.f.severity) - rank(b.f.severity) || a.i - b.i)
     .map(({ f }) => f);

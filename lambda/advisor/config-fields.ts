@@ -11,4 +11,11 @@ export const CONFIG_FIELDS = {
   randomPageCost: 'database.parameters.randomPageCost',
   idleInTransactionSessionTimeoutMs: 'database.parameters.idleInTransactionSessionTimeoutMs',
   statementTimeoutMs: 'database.parameters.statementTimeoutMs',
+  minWalSizeMb: 'database.parameters.minWalSizeMb',
+  maxWalSizeMb: 'database.parameters.maxWalSizeMb',
+  checkpointCompletionTarget: 'database.parameters.checkpointCompletionTarget',
+  effectiveIoConcurrency: 'database.parameters.effectiveIoConcurrency',
+  walCompression: 'database.parameters.walCompression',
+  jit: 'database.parameters.jit',
+  pgStatStatementsMax: 'database.parameters.pgStatStatementsMax',
 } as const;

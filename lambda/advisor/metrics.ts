@@ -31,6 +31,14 @@ const FIGURES: readonly [string, AdvisorMetricUnit, keyof AdvisorMetrics, boolea
   ['MaxSequenceUsage', 'Percent', 'maxSequenceUsageRatio', true],
   ['XidWraparound', 'Percent', 'xidWraparoundRatio', true],
   ['DatabaseSize', 'Bytes', 'databaseSizeBytes', false],
+  ['InvalidIndexes', 'Count', 'invalidIndexes', false],
+  ['InactiveReplicationSlots', 'Count', 'inactiveReplicationSlots', false],
+  ['ReplicationSlotRetainedWal', 'Bytes', 'replicationSlotRetainedWalBytes', false],
+  ['ForeignKeysWithoutIndex', 'Count', 'foreignKeysWithoutIndex', false],
+  ['BlockedSessions', 'Count', 'blockedSessions', false],
+  ['TempFileBytes', 'Bytes', 'tempFileBytes', false],
+  ['CheckpointsRequested', 'Percent', 'checkpointsRequestedRatio', true],
+  ['StatementDeallocations', 'Count', 'statementDeallocations', false],
 ];
 
 export function reportMetrics(report: AdvisorReport): AdvisorMetric[] {

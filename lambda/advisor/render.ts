@@ -3,6 +3,7 @@
  * the .txt in S3) and `renderSummary` (the short SNS message). Evidence is formatted by key
  * suffix: `…Bytes` as sizes, `…Ratio` as percentages, `…Ms` / `…Seconds` as durations.
  */
+import { shortenKeepingWhere } from './statement-text';
 import type { AdvisorMetrics, AdvisorReport, EvidenceRow, EvidenceScalar, Finding } from './types';
 import { SEVERITIES } from './types';
 
@@ -39,7 +40,9 @@ export function renderTable(rows: readonly EvidenceRow[], indent = '', maxCell =
   const cells = rows.map((r) =>
     keys.map((k) => {
       const s = formatValue(k, r[k] ?? null);
-      return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
+      if (s.length <= maxCell) return s;
+      // statement text keeps its WHERE clause: that is the part that says which index is missing
+      return /^statement/.test(k) ? shortenKeepingWhere(s, maxCell) : `${s.slice(0, maxCell - 1)}…`;
     }),
   );
   const widths = keys.map((k, c) => Math.max(k.length, ...cells.map((row) => row[c].length)));
@@ -62,6 +65,10 @@ function renderFinding(f: Finding, n: number): string[] {
   out.push(`   Action: ${f.action.description}`);
   for (const sql of f.action.sql ?? []) out.push(`     ${sql}`);
   if (f.action.config) out.push(`   Config: ${f.action.config.field} = ${f.action.config.value}`);
+  if (f.action.alternative) {
+    out.push(`   Alternative: ${f.action.alternative.description}`);
+    for (const sql of f.action.alternative.sql) out.push(`     ${sql}`);
+  }
   return out;
 }
 
@@ -85,6 +92,15 @@ const METRIC_LABELS: [keyof AdvisorMetrics, string][] = [
   ['xidWraparoundRatio', 'XID wraparound progress'],
   ['databaseSizeBytes', 'Database size'],
   ['statementsTracked', 'Statements tracked'],
+  ['statementDeallocations', 'pg_stat_statements deallocations'],
+  ['invalidIndexes', 'INVALID indexes'],
+  ['foreignKeysWithoutIndex', 'Foreign keys without index'],
+  ['blockedSessions', 'Blocked sessions'],
+  ['inactiveReplicationSlots', 'Inactive replication slots'],
+  ['replicationSlotRetainedWalBytes', 'WAL held by inactive slots'],
+  ['tempFileBytes', 'Temp files written'],
+  ['checkpointsRequestedRatio', 'Checkpoints requested'],
+  ['statisticsAgeSeconds', 'Statistics age'],
 ];
 
 function summaryLine(report: AdvisorReport): string {

@@ -18,14 +18,23 @@ export interface Thresholds {
     readonly slowMeanMs: number;
     /** `slow-statement` high when mean ≥ this. @default 5000 */
     readonly verySlowMeanMs: number;
-    /** Characters of normalised statement text kept in a report. @default 200 */
+    /** Characters of normalised statement text kept in a report (the WHERE clause is kept first). @default 200 */
     readonly textLength: number;
+    /** `intermittent-slow-statement` low when one call took at least this (mean below slowMeanMs)… @default 1000 */
+    readonly intermittentMaxMs: number;
+    /** …and the slowest call is at least this multiple of the mean, or stddev ≥ mean. @default 10 */
+    readonly intermittentMaxToMean: number;
   };
   readonly unusedIndexes: {
     /** Unused indexes smaller than this are `info` (too small to matter yet). @default 1 MiB */
     readonly minBytes: number;
     /** …and `medium` from this size on (`low` in between). @default 100 MiB */
     readonly mediumBytes: number;
+    /**
+     * Statistics younger than this (since pg_stat_database.stats_reset, or since the server
+     * started when never reset) cannot tell an unused index: the finding waits. @default 7
+     */
+    readonly minStatsAgeDays: number;
   };
   readonly seqScans: {
     /** Only tables with at least this many live rows are considered. @default 10 000 */
@@ -82,6 +91,34 @@ export interface Thresholds {
     readonly veryIdleInTransactionSeconds: number;
     /** Characters of normalised statement prefix shown per session (never literals). @default 60 */
     readonly statementPrefixLength: number;
+    /** `blocked-sessions` medium when a session has waited this long for another's lock… @default 10 */
+    readonly blockedSeconds: number;
+    /** …and `high` from this. @default 120 */
+    readonly veryBlockedSeconds: number;
+  };
+  readonly replicationSlots: {
+    /** An inactive slot is `medium` once it retains this much WAL (`low` below)… @default 1 GiB */
+    readonly mediumRetainedBytes: number;
+    /** …and `high` from this. @default 10 GiB */
+    readonly highRetainedBytes: number;
+  };
+  readonly foreignKeys: {
+    /** Referencing tables with fewer rows (pg_class.reltuples) are listed as info only. @default 10 000 */
+    readonly minRows: number;
+  };
+  readonly tempFiles: {
+    /** `temp-file-spills` low from this many bytes written to temporary files since the reset… @default 1 GiB */
+    readonly lowBytes: number;
+    /** …`medium` from this. @default 100 GiB */
+    readonly mediumBytes: number;
+  };
+  readonly checkpoints: {
+    /** Fewer checkpoints since the reset are not judged. @default 10 */
+    readonly minCheckpoints: number;
+    /** `checkpoints-requested` low when requested checkpoints are at least this share… @default 0.3 */
+    readonly lowRequestedShare: number;
+    /** …`medium` from this. @default 0.6 */
+    readonly mediumRequestedShare: number;
   };
   readonly connections: {
     /** `low` from this share of usable connection slots… @default 0.6 */
@@ -108,8 +145,16 @@ export interface Thresholds {
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
-  statements: { topN: 10, minCallsForMean: 5, slowMeanMs: 500, verySlowMeanMs: 5000, textLength: 200 },
-  unusedIndexes: { minBytes: 1 * MiB, mediumBytes: 100 * MiB },
+  statements: {
+    topN: 10,
+    minCallsForMean: 5,
+    slowMeanMs: 500,
+    verySlowMeanMs: 5000,
+    textLength: 200,
+    intermittentMaxMs: 1000,
+    intermittentMaxToMean: 10,
+  },
+  unusedIndexes: { minBytes: 1 * MiB, mediumBytes: 100 * MiB, minStatsAgeDays: 7 },
   seqScans: { minLiveRows: 10_000, minSeqScans: 5, minSeqShare: 0.5, mediumTupRead: 100_000_000 },
   deadTuples: {
     minTableRows: 1_000,
@@ -127,7 +172,13 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
     idleInTransactionSeconds: 60,
     veryIdleInTransactionSeconds: 600,
     statementPrefixLength: 60,
+    blockedSeconds: 10,
+    veryBlockedSeconds: 120,
   },
+  replicationSlots: { mediumRetainedBytes: 1 * GiB, highRetainedBytes: 10 * GiB },
+  foreignKeys: { minRows: 10_000 },
+  tempFiles: { lowBytes: 1 * GiB, mediumBytes: 100 * GiB },
+  checkpoints: { minCheckpoints: 10, lowRequestedShare: 0.3, mediumRequestedShare: 0.6 },
   connections: { lowRatio: 0.6, mediumRatio: 0.75, highRatio: 0.9 },
   sequences: { lowRatio: 0.5, mediumRatio: 0.75, highRatio: 0.9 },
   parameters: { lowFactor: 1.5, mediumFactor: 3 },

@@ -25,6 +25,8 @@ export interface FindingAction {
   readonly sql?: readonly string[];
   /** The deployment-config field to change (lib/config), and the value to set it to. */
   readonly config?: { readonly field: string; readonly value: string | number };
+  /** Another way to the same end, when the direct one is too disruptive (e.g. an online table change). */
+  readonly alternative?: { readonly description: string; readonly sql: readonly string[] };
 }
 
 export interface Finding {
@@ -67,6 +69,21 @@ export interface AdvisorMetrics {
   databaseSizeBytes?: number;
   /** Statements tracked by pg_stat_statements for this database. */
   statementsTracked?: number;
+  /** pg_stat_statements_info.dealloc: times entries were evicted since its reset (instance-wide). */
+  statementDeallocations?: number;
+  invalidIndexes?: number;
+  inactiveReplicationSlots?: number;
+  /** WAL retained by inactive replication slots, summed. */
+  replicationSlotRetainedWalBytes?: number;
+  foreignKeysWithoutIndex?: number;
+  /** Sessions of this database waiting for a lock held by another session. */
+  blockedSessions?: number;
+  /** pg_stat_database.temp_bytes of this database since the statistics reset. */
+  tempFileBytes?: number;
+  /** Share of checkpoints requested rather than timed (instance-wide), 0..1. */
+  checkpointsRequestedRatio?: number;
+  /** Age of this database's statistics (since stats_reset, or since the server started). */
+  statisticsAgeSeconds?: number;
 }
 
 export interface AdvisorReport {
@@ -103,6 +120,12 @@ export interface CheckContext {
   readonly hasPgStatStatements: boolean;
   readonly memoryBytes?: number;
   readonly instanceClass?: string;
+  /**
+   * Seconds the statistics counters have been collecting: since pg_stat_database.stats_reset,
+   * or since the server started when the database's were never reset (a crash or failover
+   * discards them). A lower bound: counters also survive clean restarts.
+   */
+  readonly statisticsAgeSeconds: number;
 }
 
 export interface CheckResult {

@@ -114,6 +114,22 @@ export const environmentConfigSchema = z
         effectiveCacheSizeMb: int(16, 4_194_304).optional(),
         workMemMb: int(1, 2_048).optional(),
         maintenanceWorkMemMb: int(16, 8_192).optional(),
+        /** WAL and checkpoint overrides (the database advisor suggests pgtune's values); unset keeps RDS's defaults. */
+        minWalSizeMb: int(128, 65_536).optional(),
+        maxWalSizeMb: int(256, 262_144).optional(),
+        checkpointCompletionTarget: z
+          .number({ error: 'must be a number between 0.1 and 1' })
+          .min(0.1, { error: 'must be a number between 0.1 and 1' })
+          .max(1, { error: 'must be a number between 0.1 and 1' })
+          .optional(),
+        effectiveIoConcurrency: int(1, 1_000).optional(),
+        walCompression: z
+          .enum(['off', 'on', 'pglz', 'lz4', 'zstd'], { error: "must be one of 'off', 'on', 'pglz', 'lz4', 'zstd'" })
+          .optional(),
+        /** JIT compilation of queries; off suits short OLTP statements. */
+        jit: z.boolean({ error: 'must be true or false' }).optional(),
+        /** Statements pg_stat_statements tracks (needs a reboot to apply). */
+        pgStatStatementsMax: int(100, 100_000).optional(),
       }),
       proxy: z.object({
         maxConnectionsPercent: int(10, 100),
@@ -189,6 +205,14 @@ export const environmentConfigSchema = z
           message: `must be at most ${share * 100}% of the ${c.database.instanceClass} memory (${Math.floor(memoryMiB * share)} MiB)`,
         });
       }
+    }
+    const wal = c.database.parameters;
+    if (wal.minWalSizeMb !== undefined && wal.maxWalSizeMb !== undefined && wal.minWalSizeMb > wal.maxWalSizeMb) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'parameters', 'minWalSizeMb'],
+        message: `must be at most database.parameters.maxWalSizeMb (${wal.maxWalSizeMb})`,
+      });
     }
     if (c.network.natGateways > c.network.azCount) {
       ctx.addIssue({

@@ -130,6 +130,20 @@ export class CrmDatabase extends Construct implements ICrmDatabase {
         ...(cfg.parameters.maintenanceWorkMemMb !== undefined
           ? { maintenance_work_mem: String(cfg.parameters.maintenanceWorkMemMb * 1024) }
           : {}),
+        // WAL and checkpoint overrides only when configured (min/max_wal_size in MB).
+        ...(cfg.parameters.minWalSizeMb !== undefined ? { min_wal_size: String(cfg.parameters.minWalSizeMb) } : {}),
+        ...(cfg.parameters.maxWalSizeMb !== undefined ? { max_wal_size: String(cfg.parameters.maxWalSizeMb) } : {}),
+        ...(cfg.parameters.checkpointCompletionTarget !== undefined
+          ? { checkpoint_completion_target: String(cfg.parameters.checkpointCompletionTarget) }
+          : {}),
+        ...(cfg.parameters.effectiveIoConcurrency !== undefined
+          ? { effective_io_concurrency: String(cfg.parameters.effectiveIoConcurrency) }
+          : {}),
+        ...(cfg.parameters.walCompression !== undefined ? { wal_compression: cfg.parameters.walCompression } : {}),
+        ...(cfg.parameters.jit !== undefined ? { jit: cfg.parameters.jit ? '1' : '0' } : {}),
+        ...(cfg.parameters.pgStatStatementsMax !== undefined
+          ? { 'pg_stat_statements.max': String(cfg.parameters.pgStatStatementsMax) }
+          : {}),
         // PostgreSQL 18 made log_connections a list of aspects; these three are what the old
         // boolean 'on' logged (setup_durations would add timing lines on every connection).
         log_connections: 'receipt,authentication,authorization',

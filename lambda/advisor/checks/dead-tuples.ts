@@ -1,6 +1,7 @@
 /**
  * Rules:
  * - `dead-tuples` — dead/(live+dead) ratio of a table with at least deadTuples.minTableRows rows
+ *   (live+dead, or pg_class.reltuples after a statistics reset)
  *   and minDeadTuples dead tuples: `low` from lowRatio, `medium` from mediumRatio, `high` from
  *   highRatio when the table is also at least highMinBytes.
  * - `autovacuum-disabled` (medium) — a table with `autovacuum_enabled = false`: dead tuples
@@ -17,6 +18,7 @@ type Row = {
   live: string;
   dead: string;
   size_bytes: string;
+  reltuples: number;
   last_vacuum: string | null;
   last_autovacuum: string | null;
   autovacuum_enabled: boolean;
@@ -25,7 +27,7 @@ type Row = {
 const SQL = `
   SELECT format('%I.%I', s.schemaname, s.relname) AS table_name,
          s.n_live_tup::text AS live, s.n_dead_tup::text AS dead,
-         pg_table_size(s.relid)::text AS size_bytes,
+         pg_table_size(s.relid)::text AS size_bytes, GREATEST(c.reltuples, 0)::float8 AS reltuples,
          to_char(s.last_vacuum AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS last_vacuum,
          to_char(s.last_autovacuum AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS last_autovacuum,
          NOT EXISTS (
@@ -61,12 +63,13 @@ export const deadTuples: Check = {
           evidence: { table: r.table_name, liveTuples: live, deadTuples: dead, lastVacuum: r.last_vacuum },
           action: {
             description:
-              'Turn autovacuum back on for the table (tune its per-table scale factor instead of disabling it).',
-            sql: [`ALTER TABLE ${r.table_name} RESET (autovacuum_enabled);`],
+              'Turn autovacuum back on for the table (tune its per-table scale factor instead of disabling it), then vacuum it once by hand to catch up.',
+            sql: [`ALTER TABLE ${r.table_name} RESET (autovacuum_enabled);`, `VACUUM (ANALYZE) ${r.table_name};`],
           },
         });
       }
-      if (live + dead < t.minTableRows) continue;
+      // the size gate survives a statistics reset: pg_class.reltuples is not a counter
+      if (Math.max(live + dead, r.reltuples) < t.minTableRows) continue;
       maxRatio = Math.max(maxRatio, ratio);
       if (dead < t.minDeadTuples) continue;
       let severity: Severity | undefined;

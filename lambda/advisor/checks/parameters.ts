@@ -15,16 +15,98 @@
  * out-of-memory under many connections: `medium`). When the instance memory is unknown (a
  * local database) every piece of parameter advice is `info`, and `parameters-memory-unknown`
  * lists what is set.
+ *
+ * The rest of pgtune's set that RDS lets a parameter group change (web/OLTP profile, SSD
+ * storage), each rule `parameter-<name>`, `low` (`info` when the instance is unknown: the local
+ * settings say nothing about production):
+ *   min_wal_size                  ≥ 1 GB    WAL kept for recycling; fewer new segment files
+ *   max_wal_size                  ≥ 4 GB    checkpoints spaced by time, not forced by WAL volume
+ *   checkpoint_completion_target  ≥ 0.9     checkpoint writes spread over the interval
+ *   effective_io_concurrency      ≥ 200     SSD storage serves many concurrent reads (bitmap heap scans, prefetch)
+ *   wal_compression               lz4       full-page images compressed: less WAL, cheap CPU (not pgtune;
+ *                                           zstd or pglz when the server is built without lz4)
+ *   jit                           off       OLTP statements are short; JIT compile time costs more than it saves (not pgtune)
  */
 import { CONFIG_FIELDS } from '../config-fields';
 import type { Check, CheckContext, CheckResult, Finding, Severity } from '../types';
 
-type Setting = { name: string; setting: string; unit: string | null };
+type Setting = { name: string; setting: string; unit: string | null; enumvals: string[] | null };
 
 const SQL = `
-  SELECT name, setting, unit FROM pg_settings
+  SELECT name, setting, unit, enumvals FROM pg_settings
    WHERE name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem',
-                  'random_page_cost', 'max_connections')`;
+                  'random_page_cost', 'max_connections', 'min_wal_size', 'max_wal_size',
+                  'checkpoint_completion_target', 'effective_io_concurrency', 'wal_compression', 'jit')`;
+
+interface PlainParam {
+  readonly name: string;
+  /** Whether the current setting (pg_settings.setting, in its unit) already meets the rule. */
+  readonly ok: (setting: Setting) => boolean;
+  readonly current: (setting: Setting) => string | number;
+  /** The value to set; may depend on what the server offers (its enumvals). */
+  readonly recommended: string | number | ((setting: Setting) => string | number);
+  readonly rule: string;
+  readonly field: string;
+  readonly note: string;
+}
+
+const PGTUNE_RDS: readonly PlainParam[] = [
+  {
+    name: 'min_wal_size',
+    ok: (s) => bytes(s) >= 1024 * 1024 * 1024,
+    current: (s) => `${Math.round(bytes(s) / (1024 * 1024))} MB`,
+    recommended: 1024,
+    rule: 'pgtune (web): at least 1 GB',
+    field: CONFIG_FIELDS.minWalSizeMb,
+    note: 'WAL segments up to this size are recycled rather than removed and re-created at checkpoints.',
+  },
+  {
+    name: 'max_wal_size',
+    ok: (s) => bytes(s) >= 4 * 1024 * 1024 * 1024,
+    current: (s) => `${Math.round(bytes(s) / (1024 * 1024))} MB`,
+    recommended: 4096,
+    rule: 'pgtune (web): at least 4 GB',
+    field: CONFIG_FIELDS.maxWalSizeMb,
+    note: 'A small max_wal_size forces checkpoints under write load (see checkpoints-requested): more full-page writes and I/O bursts. Costs storage and crash-recovery time.',
+  },
+  {
+    name: 'checkpoint_completion_target',
+    ok: (s) => Number(s.setting) >= 0.9,
+    current: (s) => Number(s.setting),
+    recommended: 0.9,
+    rule: 'pgtune: 0.9 (the PostgreSQL 14+ default)',
+    field: CONFIG_FIELDS.checkpointCompletionTarget,
+    note: 'Spreads checkpoint writes over 90 % of the interval instead of bursting them.',
+  },
+  {
+    name: 'effective_io_concurrency',
+    ok: (s) => Number(s.setting) >= 200,
+    current: (s) => Number(s.setting),
+    recommended: 200,
+    rule: 'pgtune (SSD): 200',
+    field: CONFIG_FIELDS.effectiveIoConcurrency,
+    note: 'EBS SSD volumes (gp3/io2) serve many reads at once; a low value makes bitmap heap scans and prefetching wait on one read at a time.',
+  },
+  {
+    name: 'wal_compression',
+    ok: (s) => s.setting !== 'off',
+    current: (s) => s.setting,
+    // lz4 where the server is built with it (cheapest CPU), else zstd, else the built-in pglz ('on')
+    recommended: (s) => ['lz4', 'zstd'].find((v) => s.enumvals?.includes(v)) ?? 'on',
+    rule: 'compress full-page images (lz4, zstd or pglz, as the server offers)',
+    field: CONFIG_FIELDS.walCompression,
+    note: 'Full-page images after each checkpoint are most of the WAL of an update-heavy workload; compressing them cuts WAL volume, replication and backup traffic.',
+  },
+  {
+    name: 'jit',
+    ok: (s) => s.setting === 'off',
+    current: (s) => s.setting,
+    recommended: 'off',
+    rule: 'off for OLTP: short statements',
+    field: CONFIG_FIELDS.jit,
+    note: 'JIT compilation is triggered by cost estimates and can add tens of milliseconds to an otherwise fast CRM query; it helps only long analytical queries.',
+  },
+];
 
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
@@ -93,6 +175,28 @@ export const parameters: Check = {
             ? 'The default 4 makes the planner avoid index scans that would be faster on SSD.'
             : 'Local database: storage type unknown, for reference only. RDS storage is SSD.',
           config: { field: CONFIG_FIELDS.randomPageCost, value: 1.1 },
+        },
+      });
+    }
+
+    for (const p of PGTUNE_RDS) {
+      const setting = s[p.name];
+      if (!setting || p.ok(setting)) continue;
+      const recommended = typeof p.recommended === 'function' ? p.recommended(setting) : p.recommended;
+      findings.push({
+        id: `parameter-${p.name}`,
+        severity: known ? 'low' : 'info',
+        title: `${p.name} is ${p.current(setting)}; ${recommended}${p.name.endsWith('wal_size') ? ' MB' : ''} recommended`,
+        subject: p.name,
+        evidence: {
+          parameter: p.name,
+          current: p.current(setting),
+          recommended: p.name.endsWith('wal_size') ? `${recommended} MB` : recommended,
+          rule: p.rule,
+        },
+        action: {
+          description: known ? p.note : `Local database: for reference only. ${p.note}`,
+          config: { field: p.field, value: recommended },
         },
       });
     }

@@ -1,12 +1,20 @@
 /**
  * Rules: `pg-stat-statements-missing` (info), `top-statements-by-total-time` (info),
- * `top-statements-by-mean-time` (info), `slow-statement` (medium/high).
+ * `top-statements-by-mean-time` (info), `slow-statement` (medium/high),
+ * `intermittent-slow-statement` — fast on average (mean below statements.slowMeanMs) but with
+ * calls of at least intermittentMaxMs, the slowest at least intermittentMaxToMean × the mean or
+ * stddev ≥ mean: `low`, `medium` once a call took verySlowMeanMs (a lock wait, a cold cache, a
+ * plan flip for some parameter values; the mean hides it) —, and
+ * `pg-stat-statements-deallocations` (low): pg_stat_statements.max was reached and entries were
+ * evicted (pg_stat_statements_info.dealloc), so rankings miss statements.
  *
  * pg_stat_statements keeps no percentiles, so p95 is approximated as mean + 1.645 × stddev
  * (the normal approximation) and labelled `p95ApproxMs` everywhere.
  */
-import { explainSql, normaliseStatement } from '../normalise';
+import { CONFIG_FIELDS } from '../config-fields';
+import { explainSql } from '../normalise';
 import { NOT_ADVISOR_SQL } from '../sql-marker';
+import { shownStatement } from '../statement-text';
 import { severityAtLeast } from '../thresholds';
 import type { Check, CheckContext, CheckResult, EvidenceRow, Finding } from '../types';
 
@@ -17,15 +25,17 @@ type StatementRow = {
   total_ms: number;
   mean_ms: number;
   stddev_ms: number;
+  max_ms: number;
   rows: string;
   shared_blks_hit: string;
   shared_blks_read: string;
 };
 
 // Only this database's statements: pg_stat_statements is cluster-wide, a report is about one database.
-const STATEMENTS_SQL = (orderBy: 'total_exec_time' | 'mean_exec_time') => `
+const STATEMENTS_SQL = (orderBy: 'total_exec_time' | 'mean_exec_time' | 'max_exec_time') => `
   SELECT queryid::text AS queryid, query, calls::text AS calls,
          total_exec_time AS total_ms, mean_exec_time AS mean_ms, stddev_exec_time AS stddev_ms,
+         max_exec_time AS max_ms,
          rows::text AS rows, shared_blks_hit::text AS shared_blks_hit, shared_blks_read::text AS shared_blks_read
     FROM pg_stat_statements
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -41,6 +51,12 @@ const COUNT_SQL = `
    WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
      AND ${NOT_ADVISOR_SQL}`;
 
+const DEALLOC_SQL = `
+  SELECT dealloc::text AS dealloc,
+         to_char(stats_reset AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS stats_reset,
+         current_setting('pg_stat_statements.max')::int AS max
+    FROM pg_stat_statements_info`;
+
 const Z95 = 1.645;
 
 function toRow(r: StatementRow, textLength: number): EvidenceRow {
@@ -48,11 +64,12 @@ function toRow(r: StatementRow, textLength: number): EvidenceRow {
   const read = Number(r.shared_blks_read);
   return {
     queryId: r.queryid,
-    statement: normaliseStatement(r.query, textLength),
+    statement: shownStatement(r.query, textLength),
     calls: Number(r.calls),
     totalMs: round(r.total_ms),
     meanMs: round(r.mean_ms),
     p95ApproxMs: round(r.mean_ms + Z95 * r.stddev_ms),
+    maxMs: round(r.max_ms),
     rows: Number(r.rows),
     sharedHitRatio: hit + read === 0 ? null : round(hit / (hit + read), 4),
   };
@@ -155,6 +172,45 @@ export const topStatements: Check = {
         },
       });
     }
-    return { findings, metrics: { statementsTracked: count.rows[0]?.n ?? 0 } };
+    const byMax = await ctx.db.query<StatementRow>(STATEMENTS_SQL('max_exec_time'), [t.minCallsForMean, t.topN]);
+    for (const r of byMax.rows) {
+      if (r.mean_ms >= t.slowMeanMs || r.max_ms < t.intermittentMaxMs) continue;
+      if (r.max_ms < t.intermittentMaxToMean * r.mean_ms && r.stddev_ms < r.mean_ms) continue;
+      const row = toRow(r, t.textLength);
+      findings.push({
+        id: 'intermittent-slow-statement',
+        severity: r.max_ms >= t.verySlowMeanMs ? 'medium' : 'low',
+        title: `Statement ${r.queryid} is usually fast (${row.meanMs} ms mean) but one call took ${row.maxMs} ms`,
+        subject: `queryid ${r.queryid}`,
+        evidence: { ...row, stddevMs: round(r.stddev_ms), intermittentMaxMs: t.intermittentMaxMs },
+        action: {
+          description:
+            'Some calls are much slower than the rest: a lock wait (see blocked-sessions and log_lock_waits), a cold cache, or a plan that is bad for some parameter values. Log the slow calls with their plans (auto_explain, log_min_duration_statement) and compare EXPLAIN for those values.',
+          sql: explainAll([r]),
+        },
+      });
+    }
+    const dealloc = (await ctx.db.query<{ dealloc: string; stats_reset: string | null; max: number }>(DEALLOC_SQL))
+      .rows[0];
+    const deallocations = Number(dealloc?.dealloc ?? 0);
+    if (deallocations > 0) {
+      findings.push({
+        id: 'pg-stat-statements-deallocations',
+        severity: 'low',
+        title: `pg_stat_statements evicted entries ${deallocations} time(s): it tracks at most ${dealloc.max} statements`,
+        evidence: {
+          deallocations,
+          pgStatStatementsMax: dealloc.max,
+          statementsTracked: count.rows[0]?.n ?? 0,
+          statsSince: dealloc.stats_reset,
+        },
+        action: {
+          description:
+            'Statistics of the least-used statements are dropped when the table is full, so rankings and slow-statement findings miss some. Raise pg_stat_statements.max (a restart applies it; each entry costs a few kB of shared memory), and look for statements that differ only in text (IN lists of varying length, generated SQL).',
+          config: { field: CONFIG_FIELDS.pgStatStatementsMax, value: Math.min(dealloc.max * 2, 50_000) },
+        },
+      });
+    }
+    return { findings, metrics: { statementsTracked: count.rows[0]?.n ?? 0, statementDeallocations: deallocations } };
   },
 };

@@ -6,6 +6,11 @@
  * columns cover a foreign key (they keep deletes on the parent table from scanning this one,
  * which idx_scan does not show until a parent row is deleted), listed together in one finding so
  * a young database's report is not a wall of them.
+ * Rule `unused-indexes-pending` (info): the statistics are younger than
+ * unusedIndexes.minStatsAgeDays (a reset — failover, crash recovery, pg_stat_reset — zeroes
+ * idx_scan): nothing is proposed for dropping yet, the candidates are only counted. This keeps
+ * the project's own search and list indexes, unused on a fresh or freshly reset database, from
+ * being offered for DROP.
  */
 import type { Check, CheckContext, CheckResult, Finding } from '../types';
 
@@ -42,6 +47,37 @@ export const unusedIndexes: Check = {
     const t = ctx.thresholds.unusedIndexes;
     const { rows } = await ctx.db.query<Row>(SQL);
     const findings: Finding[] = [];
+    const metrics = {
+      unusedIndexes: rows.length,
+      unusedIndexBytes: rows.reduce((sum, r) => sum + Number(r.size_bytes), 0),
+    };
+    const minAgeSeconds = t.minStatsAgeDays * 86_400;
+    if (rows.length > 0 && ctx.statisticsAgeSeconds < minAgeSeconds) {
+      const age = ctx.statisticsAgeSeconds;
+      const ageText =
+        age < 120
+          ? `${Math.round(age)} second(s)`
+          : age < 3600
+            ? `${Math.round(age / 60)} minute(s)`
+            : age < 86_400
+              ? `${Math.round(age / 3600)} hour(s)`
+              : `${Math.round((age / 86_400) * 10) / 10} day(s)`;
+      findings.push({
+        id: 'unused-indexes-pending',
+        severity: 'info',
+        title: `${rows.length} index(es) not scanned yet, but the statistics are only ${ageText} old: too early to call them unused`,
+        evidence: {
+          candidates: rows.length,
+          totalBytes: metrics.unusedIndexBytes,
+          statisticsAgeSeconds: Math.round(ctx.statisticsAgeSeconds),
+          requiredAgeDays: t.minStatsAgeDays,
+        },
+        action: {
+          description: `Nothing to do: index usage is judged once the statistics cover ${t.minStatsAgeDays} days (a failover, crash recovery or pg_stat_reset starts them again).`,
+        },
+      });
+      return { findings, metrics };
+    }
     const small: Row[] = [];
     for (const r of rows) {
       const sizeBytes = Number(r.size_bytes);
@@ -88,12 +124,6 @@ export const unusedIndexes: Check = {
         },
       });
     }
-    return {
-      findings,
-      metrics: {
-        unusedIndexes: rows.length,
-        unusedIndexBytes: rows.reduce((sum, r) => sum + Number(r.size_bytes), 0),
-      },
-    };
+    return { findings, metrics };
   },
 };

@@ -8,7 +8,8 @@
  * - `analyze-overdue` (low) — n_mod_since_analyze above
  *   autovacuum_analyze_threshold + autovacuum_analyze_scale_factor × reltuples.
  * - `never-analyzed` (medium) — at least vacuum.neverAnalyzedMinRows live rows and no
- *   statistics at all: the planner guesses.
+ *   statistics at all: the planner guesses. After a statistics reset only reltuples = -1 proves
+ *   it (the last-analyse times are gone with the counters).
  * - `xid-wraparound` — age(datfrozenxid)/2^31: `medium` from vacuum.xidMediumRatio, `high` from
  *   xidHighRatio, `low` while above 1.5 × autovacuum_freeze_max_age (freezing is not keeping up).
  */
@@ -38,7 +39,11 @@ const TABLES_SQL = `
     SELECT format('%I.%I', s.schemaname, s.relname) AS table_name,
            s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
            s.last_autovacuum, s.last_autoanalyze,
-           (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL) AS never_analyzed,
+           -- after a statistics reset the last_*analyze times are NULL too: then only
+           -- reltuples = -1 (never vacuumed or analysed, PostgreSQL 14+) proves it
+           (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL
+             AND (c.reltuples < 0 OR (SELECT stats_reset IS NULL FROM pg_stat_database WHERE datname = current_database())))
+             AS never_analyzed,
            GREATEST(c.reltuples, 0) AS reltuples,
            ${opt('autovacuum_vacuum_threshold')} AS vac_base,
            ${opt('autovacuum_vacuum_scale_factor')} AS vac_scale,

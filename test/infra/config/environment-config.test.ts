@@ -287,6 +287,34 @@ describe('environment config', () => {
       (c) => (c.database.parameters.workMemMb = 4.5),
       /database\.parameters\.workMemMb: must be an integer between 1 and 2048/,
     ],
+    [
+      'a min_wal_size above max_wal_size',
+      (c) => {
+        c.database.parameters.minWalSizeMb = 4096;
+        c.database.parameters.maxWalSizeMb = 2048;
+      },
+      /database\.parameters\.minWalSizeMb: must be at most database\.parameters\.maxWalSizeMb \(2048\)/,
+    ],
+    [
+      'a checkpoint_completion_target above 1',
+      (c) => (c.database.parameters.checkpointCompletionTarget = 1.5),
+      /database\.parameters\.checkpointCompletionTarget: must be a number between 0\.1 and 1/,
+    ],
+    [
+      'an unknown wal_compression method',
+      (c) => (c.database.parameters.walCompression = 'gzip' as never),
+      /database\.parameters\.walCompression: must be one of 'off', 'on', 'pglz', 'lz4', 'zstd'/,
+    ],
+    [
+      'jit as a string',
+      (c) => (c.database.parameters.jit = 'off' as never),
+      /database\.parameters\.jit: must be true or false/,
+    ],
+    [
+      'a pg_stat_statements.max below its minimum',
+      (c) => (c.database.parameters.pgStatStatementsMax = 50),
+      /database\.parameters\.pgStatStatementsMax: must be an integer between 100 and 100000/,
+    ],
   ];
 
   it.each(bad)('rejects %s with a message naming the field', (_label, change, message) => {

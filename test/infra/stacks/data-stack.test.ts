@@ -237,6 +237,39 @@ describe('DataStack', () => {
         }),
       });
     });
+
+    it('writes the WAL, checkpoint, I/O and JIT overrides the advisor suggests', () => {
+      const tuned = synthStage(
+        testConfig('prod', (c) => {
+          c.database.parameters.minWalSizeMb = 1024;
+          c.database.parameters.maxWalSizeMb = 4096;
+          c.database.parameters.checkpointCompletionTarget = 0.9;
+          c.database.parameters.effectiveIoConcurrency = 200;
+          c.database.parameters.walCompression = 'lz4';
+          c.database.parameters.jit = false;
+          c.database.parameters.pgStatStatementsMax = 10000;
+        }),
+      ).templates.data;
+      tuned.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Parameters: Match.objectLike({
+          min_wal_size: '1024', // MB
+          max_wal_size: '4096',
+          checkpoint_completion_target: '0.9',
+          effective_io_concurrency: '200',
+          wal_compression: 'lz4',
+          jit: '0',
+          'pg_stat_statements.max': '10000',
+        }),
+      });
+    });
+
+    it('leaves the WAL and JIT parameters to RDS when they are not configured', () => {
+      const params = prod.findResources('AWS::RDS::DBParameterGroup');
+      const [group] = Object.values(params) as { Properties: { Parameters: Record<string, string> } }[];
+      for (const name of ['min_wal_size', 'max_wal_size', 'wal_compression', 'jit', 'pg_stat_statements.max']) {
+        expect(group.Properties.Parameters[name]).toBeUndefined();
+      }
+    });
   });
 
   describe('master secret', () => {

@@ -129,7 +129,11 @@ describe('runAdvisor on a database with known problems', () => {
     });
 
     report = await runAdvisor(advisor, {
-      thresholds: { sessions: { idleInTransactionSeconds: 0, longRunningSeconds: 0 } },
+      // statistics of a fresh test database are seconds old: judge index usage anyway
+      thresholds: {
+        sessions: { idleInTransactionSeconds: 0, longRunningSeconds: 0 },
+        unusedIndexes: { minStatsAgeDays: 0 },
+      },
       now: () => new Date('2026-11-28T06:00:00Z'),
     });
   });
@@ -197,20 +201,30 @@ describe('runAdvisor on a database with known problems', () => {
     expect(f.evidence.liveRows).toBe(50000);
     const candidates = f.evidence.candidateStatements as { statement: string; calls: number }[];
     expect(candidates).toContainEqual(
-      expect.objectContaining({ statement: 'SELECT id FROM people WHERE email = $1', calls: 6 }),
+      expect.objectContaining({
+        statement: 'SELECT id FROM people WHERE email = $1',
+        calls: 6,
+        filterColumns: 'email',
+      }),
     );
+    // the column named comes from the statement's WHERE clause, not from a placeholder
+    expect(f.evidence.suggestedColumn).toBe('email');
+    expect(f.action.sql).toEqual(['CREATE INDEX CONCURRENTLY ON public.people (email);']);
   });
 
-  it('finds the dead tuples with a bloat estimate, and the disabled autovacuum', () => {
-    const f = only(report, 'dead-tuples', 'public.activities');
+  it('reports the disabled autovacuum once, with the dead tuples and overdue vacuum it causes', () => {
+    const f = only(report, 'autovacuum-disabled', 'public.activities');
+    expect(f.severity).toBe('medium');
     expect(f.evidence).toMatchObject({ deadTuples: 10000, liveTuples: 10000, deadTupleRatio: 0.5 });
     expect(f.evidence.estimatedBloatBytes).toBeGreaterThan(0);
-    expect(f.severity).toBe('medium');
-    expect(only(report, 'autovacuum-disabled', 'public.activities').action.sql).toEqual([
+    expect(f.evidence.autovacuumTrigger).toBeGreaterThan(0);
+    expect((f.evidence.related as { id: string }[]).map((r) => r.id).sort()).toEqual(['dead-tuples', 'vacuum-overdue']);
+    expect(f.action.sql).toEqual([
       'ALTER TABLE public.activities RESET (autovacuum_enabled);',
+      'VACUUM (ANALYZE) public.activities;',
     ]);
-    const overdue = only(report, 'vacuum-overdue', 'public.activities');
-    expect(overdue.evidence).toMatchObject({ deadTuples: 10000, autovacuumEnabled: false });
+    expect(findingsOf(report, 'dead-tuples', 'public.activities')).toEqual([]);
+    expect(findingsOf(report, 'vacuum-overdue', 'public.activities')).toEqual([]);
     expect(report.metrics.maxDeadTupleRatio).toBeGreaterThanOrEqual(0.5);
   });
 

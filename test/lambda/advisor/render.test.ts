@@ -56,6 +56,36 @@ const top = finding({ id: 'top-statements-by-total-time', severity: 'info', titl
 describe('renderReport', () => {
   const text = renderReport(reportWith([sequence, duplicate, workMem, top]));
 
+  it('cuts a long statement cell before its WHERE clause, not through it', () => {
+    const statement = `SELECT ${Array.from({ length: 12 }, (_, i) => `column_${i}`).join(', ')} FROM crm.contacts WHERE phone = $1`;
+    const lines = renderTable([{ statement, calls: 3 }]);
+    expect(lines[2]).toMatch(/^SELECT column_0, .* … WHERE phone = \$1\s+3$/);
+    expect(lines[2].length).toBeLessThanOrEqual(70 + 2 + 'calls'.length);
+  });
+
+  it("prints an action's alternative after its SQL", () => {
+    const widen = finding({
+      id: 'sequence-exhaustion',
+      severity: 'high',
+      title: 'Integer key public.t.id has used 99 % of its range',
+      action: {
+        description: 'Widen the key column.',
+        sql: ['ALTER TABLE public.t ALTER COLUMN id TYPE bigint;'],
+        alternative: {
+          description: 'Online, for a big table.',
+          sql: ['ALTER TABLE public.t ADD COLUMN "id_bigint" bigint;'],
+        },
+      },
+    });
+    const lines = renderReport(reportWith([widen])).split('\n');
+    const at = lines.indexOf('     ALTER TABLE public.t ALTER COLUMN id TYPE bigint;');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      '   Alternative: Online, for a big table.',
+      '     ALTER TABLE public.t ADD COLUMN "id_bigint" bigint;',
+    ]);
+  });
+
   it('starts with the database, the headline counts and the key figures', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('Database advisor report: crm (PostgreSQL 18.4)');
