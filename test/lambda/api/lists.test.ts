@@ -103,6 +103,35 @@ describe('keyset pagination', () => {
     expect(bigger.status).toBe(200);
   });
 
+  it('refuses an owner=me cursor to a different user, who may page their own me list', async () => {
+    const mine = await api.request('GET', '/v1/companies?sort=name&limit=2&owner=me', { as: sales });
+    expect(mine.body.nextCursor).toEqual(expect.any(String));
+    const other: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=me&cursor=${mine.body.nextCursor}`,
+      { as: manager },
+    );
+    expect(other.status).toBe(400);
+    expect(other.body.detail).toMatch(/different filters/);
+    // The manager's own owner=me list pages as usual, and only through the manager's records.
+    const theirs = await api.request('GET', '/v1/companies?sort=name&limit=2&owner=me', { as: manager });
+    const next: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=me&cursor=${theirs.body.nextCursor}`,
+      { as: manager },
+    );
+    expect(next.status).toBe(200);
+    expect(next.body.items.length).toBeGreaterThan(0);
+    for (const item of next.body.items) expect(item.ownerId).toBe(manager.userId);
+    // owner=me and the caller's own id are the same list.
+    const byId: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=${sales.userId}&cursor=${mine.body.nextCursor}`,
+      { as: sales },
+    );
+    expect(byId.status).toBe(200);
+  });
+
   it('refuses a cursor from another resource', async () => {
     const companies = await api.request('GET', '/v1/companies?limit=2', { as: sales });
     const res: ApiResponse = await api.request('GET', `/v1/contacts?limit=2&cursor=${companies.body.nextCursor}`, {
