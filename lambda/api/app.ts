@@ -13,7 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Pool } from 'pg';
 import type { Identity } from './auth';
 import type { AppEnv } from './context';
-import { notFound, payloadTooLarge, toProblem } from './problems';
+import { methodNotAllowed, notFound, payloadTooLarge, toProblem } from './problems';
 import { registerActivities } from './resources/activities';
 import { registerCompanies } from './resources/companies';
 import { registerContacts } from './resources/contacts';
@@ -86,20 +86,25 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   const problemResponse = (err: unknown, c: Context<AppEnv>): Response => {
-    const { problem, unexpected, retryAfter } = toProblem(err, c.get('requestId') ?? randomUUID(), c.req.path);
+    const { problem, unexpected, retryAfter, allow } = toProblem(err, c.get('requestId') ?? randomUUID(), c.req.path);
     if (unexpected) {
       // The error object goes to the log (stack, pg details); the client gets only the requestId.
       deps.logger.error('unhandled error', { requestId: problem.requestId, route: c.req.routePath, error: err });
     }
     const headers: Record<string, string> = { 'Content-Type': 'application/problem+json' };
     if (retryAfter) headers['Retry-After'] = String(retryAfter);
+    if (allow) headers.Allow = allow.join(', ');
     return c.body(JSON.stringify(problem), problem.status as 500, headers);
   };
   app.onError(problemResponse);
-  app.notFound((c) => problemResponse(notFound('No such route.'), c));
 
   const actors = new ActorResolver(deps.pool, deps.authenticate);
   const router = new Router(app, (c) => actors.resolve(c));
+  // A path that exists answers other methods with 405 and Allow, not 404.
+  app.notFound((c) => {
+    const allow = router.allowedMethods(c.req.path);
+    return problemResponse(allow ? methodNotAllowed(c.req.method, allow) : notFound('No such route.'), c);
+  });
   registerHealth(router, deps.pool);
   registerMe(router, deps.pool);
   registerUsers(router, deps.pool, actors);
@@ -116,6 +121,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     description: 'Cognito ID token in AWS; a token from .crm/dev-tokens.json locally.',
   });
   let document: string | undefined;
+  router.noteMethod('get', '/v1/openapi.json');
   app.get('/v1/openapi.json', (c) => {
     document ??= JSON.stringify(
       app.getOpenAPI31Document({

@@ -70,3 +70,20 @@ export function decodeCursor(raw: string, expectedSort: string): Cursor {
   }
   return { sort: parsed[0], key: parsed[1], id: parsed[2] };
 }
+
+/**
+ * The text forms PostgreSQL gives a sort key (`(expr)::text`): a timestamptz in ISO DateStyle
+ * (offset hours within PostgreSQL's ±15), a date, or ±infinity (the sorts coalesce NULL to it).
+ */
+const KEY_FORMS: Readonly<Record<string, RegExp>> = {
+  timestamptz:
+    /^(?:-?infinity|\d{4,6}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?[+-](?:0\d|1[0-5])(?::[0-5]\d){0,2}(?: BC)?)$/,
+  date: /^(?:-?infinity|\d{4,6}-\d{2}-\d{2}(?: BC)?)$/,
+};
+
+/** Refuses (400) a cursor whose sort key cannot be what PostgreSQL wrote for a key of this type. */
+export function assertCursorKey(key: string | null, type: string): asserts key is string {
+  if (key === null) throw badRequest('cursor is malformed.');
+  const form = KEY_FORMS[type];
+  if (form && !form.test(key)) throw badRequest('cursor is malformed.');
+}

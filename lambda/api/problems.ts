@@ -19,6 +19,8 @@ export interface ProblemExtras {
   readonly existingId?: string;
   /** Seconds a client should wait before retrying (503). */
   readonly retryAfter?: number;
+  /** The methods the path does answer (405), for the `Allow` header. */
+  readonly allow?: readonly string[];
 }
 
 /** An error that already knows its HTTP status. Thrown by the API layer, mapped by `toProblem`. */
@@ -55,6 +57,14 @@ export const preconditionRequired = () =>
     'Precondition Required',
     'This request must carry an If-Match header with the ETag of the record.',
   );
+export const methodNotAllowed = (method: string, allow: readonly string[]) =>
+  new HttpProblem(
+    405,
+    'METHOD_NOT_ALLOWED',
+    'Method Not Allowed',
+    `${method} is not allowed on this path; it answers ${allow.join(', ')}.`,
+    { allow },
+  );
 export const payloadTooLarge = (maxBytes: number) =>
   new HttpProblem(413, 'PAYLOAD_TOO_LARGE', 'Payload Too Large', `The request body exceeds ${maxBytes} bytes.`);
 export const unsupportedMediaType = () =>
@@ -86,6 +96,8 @@ export interface MappedProblem {
   /** True when the error was not an expected one: log it with its stack (never send it). */
   readonly unexpected: boolean;
   readonly retryAfter?: number;
+  /** For the `Allow` header of a 405. */
+  readonly allow?: readonly string[];
 }
 
 /** SQLSTATEs a client can cause or a retry can fix; everything else is a 500. */
@@ -106,6 +118,7 @@ function fromPgError(err: { code: string; constraint?: string; column?: string }
     case '22003':
     case '22007':
     case '22008':
+    case '22009':
     case '22021':
     case '22P02':
     case '22P05':
@@ -198,10 +211,11 @@ export function toProblem(err: unknown, requestId: string, instance?: string): M
       },
     };
   }
-  const { errors, existingId, retryAfter } = known.extras;
+  const { errors, existingId, retryAfter, allow } = known.extras;
   return {
     unexpected: false,
     retryAfter,
+    ...(allow ? { allow } : {}),
     problem: {
       type: 'about:blank',
       title: known.title,

@@ -73,11 +73,41 @@ function toHonoPath(path: string): string {
 /** Resolves the caller for a request: null → 401. Cached per request by the caller. */
 export type ActorSource = (c: Context<AppEnv>) => Promise<Actor | null>;
 
+/** The order methods are listed in `Allow`. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
 export class Router {
+  /** OpenAPI path → the methods served there, for 405 answers (hono itself only knows 404). */
+  private readonly methodsByPath = new Map<string, { readonly pattern: RegExp; readonly methods: Set<string> }>();
+
   constructor(
     readonly app: OpenAPIHono<AppEnv>,
     private readonly actorOf: ActorSource,
   ) {}
+
+  /** Records that `path` answers `method` (GET implies HEAD: hono serves HEAD from GET routes). */
+  noteMethod(method: Method, path: string): void {
+    let entry = this.methodsByPath.get(path);
+    if (!entry) {
+      const pattern = new RegExp(
+        `^${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[A-Za-z0-9_]+\}/g, '[^/]+')}$`,
+      );
+      entry = { pattern, methods: new Set() };
+      this.methodsByPath.set(path, entry);
+    }
+    entry.methods.add(method.toUpperCase());
+    if (method === 'get') entry.methods.add('HEAD');
+  }
+
+  /** The methods a request path answers, in `Allow` order; undefined when no route has this path. */
+  allowedMethods(requestPath: string): string[] | undefined {
+    const methods = new Set<string>();
+    for (const { pattern, methods: m } of this.methodsByPath.values()) {
+      if (pattern.test(requestPath)) for (const x of m) methods.add(x);
+    }
+    if (methods.size === 0) return undefined;
+    return METHOD_ORDER.filter((m) => methods.has(m));
+  }
 
   add<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
     def: EndpointDef<P, Q, B>,
@@ -85,6 +115,7 @@ export class Router {
   ): void {
     const access = def.access ?? 'readonly';
     this.app.openAPIRegistry.registerPath(openApiRoute(def, access));
+    this.noteMethod(def.method, def.path);
     this.app.on(def.method.toUpperCase(), toHonoPath(def.path), async (c) => {
       if (access !== 'public') {
         const actor = await this.actorOf(c);

@@ -8,7 +8,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { serve } from '@hono/node-server';
+import { type Http2Bindings, type HttpBindings, serve } from '@hono/node-server';
 import { Pool } from 'pg';
 import { type AppLimits, createApp } from '../../lambda/api/app';
 import { optionsFromUrl, poolConfig } from '../../lambda/shared/db';
@@ -23,6 +23,27 @@ export function createLocalAppPool(url: string, max = 10): Pool {
   // a listener the pool's 'error' event would crash the process instead.
   pool.on('error', () => {});
   return pool;
+}
+
+/**
+ * A response sent before the request body has fully arrived (a 413 from the body limit, or a
+ * 401/403/415 that never read the body) ends the connection: `Connection: close` tells the client
+ * not to send its next request on this socket, which the server would otherwise reset while the
+ * rest of the unread body is still coming in ("other side closed" on the client's next request).
+ */
+function fetchClosingUnread(
+  fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>,
+  req: Request,
+  env: HttpBindings | Http2Bindings,
+): Response | Promise<Response> {
+  const { incoming, outgoing } = env as HttpBindings;
+  const result = fetch(req, env as HttpBindings);
+  const close = (res: Response): Response => {
+    // `complete`: the parser has the whole message, whether or not anyone read the body.
+    if (!incoming.complete && !outgoing.headersSent) outgoing.setHeader('Connection', 'close');
+    return res;
+  };
+  return result instanceof Promise ? result.then(close) : close(result);
 }
 
 export interface LocalApiServerOptions {
@@ -55,7 +76,10 @@ export async function startLocalApiServer(opts: LocalApiServerOptions): Promise<
   });
   const hostname = opts.hostname ?? '127.0.0.1';
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname }, () => resolve(s));
+    const s = serve(
+      { fetch: (req, env) => fetchClosingUnread(app.fetch, req, env), port: opts.port ?? 0, hostname },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;

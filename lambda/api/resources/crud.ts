@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import type { Pool } from 'pg';
 import { atLeast, type Role } from '../auth';
 import type { Actor, AppEnv } from '../context';
-import { decodeCursor, encodeCursor, listScope } from '../cursor';
+import { assertCursorKey, decodeCursor, encodeCursor, listScope } from '../cursor';
 import {
   audit,
   claimIdempotencyKey,
@@ -25,7 +25,15 @@ import {
 import { assertVersion, etag, expectedVersions } from '../http';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../problems';
 import type { Router } from '../routing';
-import { IdempotencyHeader, IdParams, IfMatchHeader, pageOf, pageQuery, queryText } from '../schemas/common';
+import {
+  dateOrDateTime,
+  IdempotencyHeader,
+  IdParams,
+  IfMatchHeader,
+  pageOf,
+  pageQuery,
+  queryText,
+} from '../schemas/common';
 
 export type Row = Record<string, unknown>;
 
@@ -371,10 +379,15 @@ export class Resource {
     } else {
       where.push(LIVE);
     }
+    // The cursor scope takes filters as bound, so `owner=me` is the caller's id: a cursor made
+    // by one user cannot page another user's `me` list.
+    const scoped: Row = { ...query };
     for (const f of this.spec.filters) {
       const v = query[f.param];
       if (v === undefined) continue;
-      where.push(f.where(bind(f.bind ? f.bind(v, actor) : v)));
+      const bound = f.bind ? f.bind(v, actor) : v;
+      scoped[f.param] = bound;
+      where.push(f.where(bind(bound)));
     }
     if (typeof query.q === 'string' && this.spec.search) {
       const pattern = bind(`%${query.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
@@ -385,10 +398,10 @@ export class Resource {
     const key = this.spec.sorts[desc ? sortName.slice(1) : sortName];
     if (!key) throw badRequest('Unknown sort.'); // unreachable: the query schema whitelists sorts
     // The entity too: a cursor from the companies list is not a position in the contacts list.
-    const scope = listScope(`${this.spec.entity}:${sortName}`, query);
+    const scope = listScope(`${this.spec.entity}:${sortName}`, scoped);
     if (typeof query.cursor === 'string') {
       const cursor = decodeCursor(query.cursor, scope);
-      if (cursor.key === null) throw badRequest('cursor is malformed.');
+      assertCursorKey(cursor.key, key.type);
       where.push(
         `(${key.expr}, t.id) ${desc ? '<' : '>'} (${bind(cursor.key)}::${key.type}, ${bind(cursor.id)}::uuid)`,
       );
@@ -402,7 +415,11 @@ export class Resource {
       ({ rows } = await this.pool.query<Row>(sql, params));
     } catch (err) {
       // A cursor whose key does not cast back (edited by hand) is the client's mistake.
-      if (['22007', '22008', '22P02'].includes((err as { code?: string }).code ?? ''))
+      // (22007 bad format, 22008 field out of range, 22009 offset out of range, 22P02 bad text.)
+      if (
+        typeof query.cursor === 'string' &&
+        ['22007', '22008', '22009', '22P02'].includes((err as { code?: string }).code ?? '')
+      )
         throw badRequest('cursor is malformed.');
       throw err;
     }
@@ -621,7 +638,7 @@ export const ownerFilter: Filter = {
 };
 
 export function createdRangeFilters(): Filter[] {
-  const ts = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+  const ts = dateOrDateTime();
   return [
     {
       param: 'createdFrom',

@@ -4,7 +4,7 @@ import { atLeast } from '../auth';
 import type { Db } from '../db';
 import { notFound, unprocessable } from '../problems';
 import type { Router } from '../routing';
-import { currencyField, IdParams, minorUnits, optionalExcept, text } from '../schemas/common';
+import { currencyField, IdParams, isoDate, minorUnits, optionalExcept, text } from '../schemas/common';
 import {
   createdRangeFilters,
   type Hooks,
@@ -21,7 +21,7 @@ const fields = {
   name: text(200),
   amountMinor: minorUnits().nullable(),
   currency: currencyField().nullable(),
-  closeDate: z.iso.date().nullable().openapi({ example: '2026-12-31' }),
+  closeDate: isoDate().nullable(),
   pipelineId: z.uuid().openapi({ description: 'Defaults to the default pipeline.' }),
   stageId: z.uuid().openapi({ description: 'Defaults to the first stage of the pipeline. Changes are recorded.' }),
   companyId: z.uuid().nullable(),
@@ -152,13 +152,13 @@ export const dealsSpec: ResourceSpec = {
     uuidFilter('stage', 'stage_id', "Stage's id."),
     {
       param: 'closeFrom',
-      schema: z.iso.date(),
+      schema: isoDate(),
       description: 'Close date on or after (YYYY-MM-DD).',
       where: (p) => `t.close_date >= ${p}::date`,
     },
     {
       param: 'closeTo',
-      schema: z.iso.date(),
+      schema: isoDate(),
       description: 'Close date on or before (YYYY-MM-DD).',
       where: (p) => `t.close_date <= ${p}::date`,
     },

@@ -54,7 +54,53 @@ export const IdempotencyHeader = z.object({
     .openapi({ description: 'Makes the POST safe to retry: a replay returns the first response (1–200 chars).' }),
 });
 
-const dateTime = z.iso.datetime({ offset: true });
+/**
+ * Dates and date-times as PostgreSQL will read them. zod's ISO syntax alone lets through values
+ * PostgreSQL refuses (a 500 if they reached it): year 0000 (22008; there is no year 0) and UTC
+ * offsets beyond ±15:59 (22009). Real offsets lie within ±14:00, so that is the bound we accept.
+ */
+const MAX_OFFSET_MINUTES = 14 * 60;
+const OFFSET = /(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/** Why PostgreSQL would refuse an ISO date or date-time that passed zod's syntax check; undefined if it would not. */
+export function pgDateTimeProblem(value: string): string | undefined {
+  if (value.startsWith('0000')) return 'year 0000 does not exist; use 0001 to 9999';
+  if (value.length <= 10) return undefined; // a plain date: no offset
+  const m = OFFSET.exec(value);
+  if (m?.[1] && Number(m[2]) * 60 + Number(m[3]) > MAX_OFFSET_MINUTES) {
+    return 'UTC offset must be between -14:00 and +14:00';
+  }
+  return undefined;
+}
+
+function refinePg(value: string, ctx: z.core.$RefinementCtx<string>): void {
+  const problem = pgDateTimeProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
+const DATE_TIME_RULE =
+  'must be an ISO 8601 date-time with a UTC offset between -14:00 and +14:00, e.g. 2026-01-31T09:30:00Z';
+const DATE_RULE = 'must be a date YYYY-MM-DD from 0001-01-01 to 9999-12-31';
+
+/** A date-time with `Z` or an offset within ±14:00 (timestamptz). */
+const dateTime = z.iso
+  .datetime({ offset: true, error: DATE_TIME_RULE })
+  .superRefine(refinePg)
+  .openapi({ example: '2026-01-31T09:30:00Z' });
+
+/** A calendar date YYYY-MM-DD, year 0001–9999 (date). */
+export const isoDate = () => z.iso.date({ error: DATE_RULE }).superRefine(refinePg).openapi({ example: '2026-12-31' });
+
+/**
+ * A date-time filter: a date-time (as `DateTime`) or a plain date, read as midnight in the
+ * database session's time zone (UTC).
+ */
+export const dateOrDateTime = () =>
+  z
+    .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+      error: `must be a date YYYY-MM-DD or an ISO 8601 date-time with a UTC offset between -14:00 and +14:00`,
+    })
+    .superRefine(refinePg);
 
 export { dateTime as DateTime };
 

@@ -55,6 +55,50 @@ describe('problem+json errors', () => {
     expectProblem(await api.request('GET', '/v1/nope', { as: admin }), 404);
   });
 
+  it('405 with Allow for a method the collection does not answer, e.g. PUT', async () => {
+    const res = await api.request('PUT', '/v1/companies', { as: admin, body: { name: 'Put Co' } });
+    expectProblem(res, 405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(res.body).toMatchObject({
+      code: 'METHOD_NOT_ALLOWED',
+      detail: expect.stringMatching(/^PUT is not allowed/),
+    });
+    // Nothing was created.
+    const { rows } = await api.pool.query("SELECT count(*)::int AS n FROM crm.companies WHERE name = 'Put Co'");
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('405 with Allow for every method a documented path does not answer; 404 for a path that does not exist', async () => {
+    const doc = (await api.request('GET', '/v1/openapi.json')).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const id = '6f1c1a57-0000-4000-8000-000000000000';
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const served = Object.keys(ops).map((m) => m.toUpperCase());
+      const expected = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+        (m) => served.includes(m) || (m === 'HEAD' && served.includes('GET')),
+      );
+      const url = path.replace(/\{[A-Za-z]+\}/g, id);
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+        if (served.includes(method)) continue;
+        const res = await api.request(method, url, { as: admin });
+        expect({ method, path, status: res.status, allow: res.headers.get('allow') }).toEqual({
+          method,
+          path,
+          status: 405,
+          allow: expected.join(', '),
+        });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    // The document itself, and paths no route has.
+    expect((await api.request('POST', '/v1/openapi.json')).headers.get('allow')).toBe('GET, HEAD');
+    expectProblem(await api.request('PUT', '/v1/nope', { as: admin }), 404);
+    expectProblem(await api.request('PUT', `/v1/companies/${id}/nope`, { as: admin }), 404);
+  });
+
   it('409 for a duplicate domain names the existing company', async () => {
     const first = await api.request('POST', '/v1/companies', {
       as: admin,

@@ -103,6 +103,35 @@ describe('keyset pagination', () => {
     expect(bigger.status).toBe(200);
   });
 
+  it('refuses an owner=me cursor to a different user, who may page their own me list', async () => {
+    const mine = await api.request('GET', '/v1/companies?sort=name&limit=2&owner=me', { as: sales });
+    expect(mine.body.nextCursor).toEqual(expect.any(String));
+    const other: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=me&cursor=${mine.body.nextCursor}`,
+      { as: manager },
+    );
+    expect(other.status).toBe(400);
+    expect(other.body.detail).toMatch(/different filters/);
+    // The manager's own owner=me list pages as usual, and only through the manager's records.
+    const theirs = await api.request('GET', '/v1/companies?sort=name&limit=2&owner=me', { as: manager });
+    const next: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=me&cursor=${theirs.body.nextCursor}`,
+      { as: manager },
+    );
+    expect(next.status).toBe(200);
+    expect(next.body.items.length).toBeGreaterThan(0);
+    for (const item of next.body.items) expect(item.ownerId).toBe(manager.userId);
+    // owner=me and the caller's own id are the same list.
+    const byId: ApiResponse = await api.request(
+      'GET',
+      `/v1/companies?sort=name&limit=2&owner=${sales.userId}&cursor=${mine.body.nextCursor}`,
+      { as: sales },
+    );
+    expect(byId.status).toBe(200);
+  });
+
   it('refuses a cursor from another resource', async () => {
     const companies = await api.request('GET', '/v1/companies?limit=2', { as: sales });
     const res: ApiResponse = await api.request('GET', `/v1/contacts?limit=2&cursor=${companies.body.nextCursor}`, {
@@ -120,6 +149,45 @@ describe('filters and search', () => {
     });
     expect(res.body.items.length).toBeGreaterThan(0);
     for (const item of res.body.items) expect(item).toMatchObject({ ownerId: sales.userId, industry: 'Software' });
+  });
+
+  it('matches industry and countryCode case-insensitively', async () => {
+    await api.pool.query(
+      "INSERT INTO crm.companies (name, industry, country_code, owner_id) VALUES ('Case Co', 'Mixed Case', 'DE', $1)",
+      [sales.userId],
+    );
+    const ids = async (query: string) => {
+      const res: ApiResponse = await api.request('GET', `/v1/companies?${query}&limit=200`, { as: sales });
+      expect(res.status).toBe(200);
+      return res.body.items.map((i: { name: string }) => i.name);
+    };
+    for (const industry of ['Mixed Case', 'mixed case', 'MIXED CASE', ' mixed CASE ']) {
+      expect(await ids(`industry=${encodeURIComponent(industry)}`)).toEqual(['Case Co']);
+    }
+    expect(await ids('industry=mixed')).toEqual([]); // whole value, not a substring
+    for (const code of ['DE', 'de', 'De']) expect(await ids(`countryCode=${code}`)).toEqual(['Case Co']);
+    const software = await ids('industry=software');
+    expect(software.length).toBe(60);
+    expect(await ids('industry=SOFTWARE')).toEqual(software);
+  });
+
+  it('filters industry through the lower(industry) index of migration 0007', async () => {
+    const filter = companiesSpec.filters.find((f) => f.param === 'industry')!;
+    const client = await api.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // A 120-row table is cheaper to scan; this asks whether the index can serve the filter at all.
+      await client.query('SET LOCAL enable_seqscan = off');
+      const { rows } = await client.query(
+        `EXPLAIN (FORMAT JSON) SELECT t.id FROM crm.companies t WHERE t.deleted_at IS NULL AND ${filter.where('$1')}
+         ORDER BY t.created_at DESC, t.id DESC LIMIT 51`,
+        ['software'],
+      );
+      expect(JSON.stringify(rows[0]['QUERY PLAN'])).toContain('companies_lower_industry_created_at_id_idx');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 
   it('filters by a created date range', async () => {

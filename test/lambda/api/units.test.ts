@@ -83,6 +83,9 @@ describe('toProblem', () => {
     expect(toProblem(pgError('23505'), 'r').problem.status).toBe(409);
     expect(toProblem(pgError('23503'), 'r').problem.status).toBe(422);
     expect(toProblem(pgError('57014'), 'r').problem.status).toBe(503);
+    // Date values PostgreSQL cannot read (field out of range, offset out of range): the client's mistake.
+    expect(toProblem(pgError('22008'), 'r').problem.status).toBe(422);
+    expect(toProblem(pgError('22009'), 'r').problem.status).toBe(422);
     const unknown = toProblem(new Error('secret internals'), 'r');
     expect(unknown.problem.status).toBe(500);
     expect(unknown.problem.detail).not.toContain('secret');
