@@ -98,7 +98,7 @@ export const companiesSpec: ResourceSpec = {
       param: 'industry',
       schema: text(100),
       description: 'Industry, matched whole and case-insensitively (Software = software).',
-      // Index 0007 is on lower(industry): keep the expression in this form.
+      // Index 0008 is on lower(industry): keep the expression in this form.
       where: (p) => `lower(t.industry) = lower(${p})`,
     },
     {

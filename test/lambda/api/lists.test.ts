@@ -171,7 +171,7 @@ describe('filters and search', () => {
     expect(await ids('industry=SOFTWARE')).toEqual(software);
   });
 
-  it('filters industry through the lower(industry) index of migration 0007', async () => {
+  it('filters industry through the lower(industry) index of migration 0008', async () => {
     const filter = companiesSpec.filters.find((f) => f.param === 'industry')!;
     const client = await api.pool.connect();
     try {

@@ -1,4 +1,4 @@
--- 0007: the companies list filters `industry` case-insensitively, `lower(t.industry) = lower($n)`
+-- 0008: the companies list filters `industry` case-insensitively, `lower(t.industry) = lower($n)`
 -- (as `countryCode` already is: it is stored upper-cased), so `industry=software` finds
 -- "Software". No index covered industry at all; this one matches that expression over live rows,
 -- followed by the default sort (created_at, id), so a filtered first page of the default list is
