@@ -86,11 +86,25 @@ export function squawkFindings(
   return left.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 
+/** Whether squawk-cli is installed (`npm i --no-save squawk-cli@2.66.0`; see docs/migrations.md, "squawk"). */
+export function squawkInstalled(): boolean {
+  try {
+    require.resolve('squawk-cli/js/bin/squawk');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function main(io: { out: (line: string) => void; err: (line: string) => void }): number {
   try {
     const migrations = loadMigrations();
     const own = lintMigrations(migrations);
-    const theirs = squawkFindings(migrations);
+    const theirs = squawkInstalled() ? squawkFindings(migrations) : [];
+    if (!squawkInstalled())
+      io.err(
+        'lint:migrations: squawk-cli is not installed, so only the project lint ran (npm i --no-save squawk-cli@2.66.0).',
+      );
     if (own.length > 0) io.err(formatFindings(own));
     for (const f of theirs) io.err(`${f.file}:${f.line} [squawk:${f.rule}] ${f.message}`);
     if (own.length + theirs.length > 0) {
